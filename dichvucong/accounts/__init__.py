@@ -1,0 +1,1 @@
+"""Citizen and official accounts."""

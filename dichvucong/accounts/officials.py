@@ -1,0 +1,35 @@
+"""Creating official accounts (CLI and seeding share this)."""
+
+from __future__ import annotations
+
+from sqlmodel import Session, select
+
+from dichvucong.accounts.passwords import hash_password
+from dichvucong.accounts.roles import Role
+from dichvucong.db.models import OfficialAccount
+
+
+def create_official(
+    *, session: Session, username: str, password: str, agency_code: str, roles: list[str],
+    full_name: str | None = None, update_existing: bool = False,
+) -> OfficialAccount:
+    unknown = [r for r in roles if r not in {x.value for x in Role}]
+    if unknown:
+        raise ValueError(f"unknown role(s): {', '.join(unknown)}; known: {', '.join(Role)}")
+    if not roles:
+        raise ValueError("an official needs at least one role")
+    if len(password) < 8:
+        raise ValueError("password must have at least 8 characters")
+    existing = session.exec(select(OfficialAccount).where(OfficialAccount.username == username)).first()
+    if existing is not None and not update_existing:
+        raise ValueError(f"official {username!r} already exists")
+    official = existing or OfficialAccount(username=username, full_name="", agency_code="",
+                                           password_hash="")
+    official.full_name = full_name or username
+    official.agency_code = agency_code
+    official.roles = sorted(set(roles))
+    official.password_hash = hash_password(password)
+    session.add(official)
+    session.commit()
+    session.refresh(official)
+    return official

@@ -1,0 +1,125 @@
+"""`dichvucong` command line: dev | worker | api | migrate | seed | calendar due | …"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Sequence
+from datetime import datetime
+
+
+def _cmd_dev(_: argparse.Namespace) -> int:
+    from dichvucong.devstack import run_dev
+
+    return run_dev()
+
+
+def _cmd_worker(_: argparse.Namespace) -> int:
+    from dichvucong.settings import get_settings
+    from dichvucong.worker import run_worker
+
+    asyncio.run(run_worker(get_settings()))
+    return 0
+
+
+def _cmd_api(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from dichvucong.settings import get_settings
+
+    settings = get_settings()
+    uvicorn.run(
+        "dichvucong.app:create_app",
+        factory=True,
+        host=args.host or settings.http_host,
+        port=args.port or settings.http_port,
+        workers=args.workers,
+        log_level="info",
+    )
+    return 0
+
+
+def _cmd_migrate(_: argparse.Namespace) -> int:
+    from dichvucong.db.migrate import upgrade
+    from dichvucong.settings import get_settings
+
+    upgrade(get_settings().resolved_database_url)
+    print("Đã cập nhật cơ sở dữ liệu (database migrated).")
+    return 0
+
+
+def _cmd_seed(_: argparse.Namespace) -> int:
+    from dichvucong.seed import seed
+    from dichvucong.settings import get_settings
+
+    summary = seed(get_settings())
+    print(summary.describe())
+    return 0
+
+
+def _cmd_calendar_due(args: argparse.Namespace) -> int:
+    from dichvucong.calendar import WorkCalendar
+    from dichvucong.calendar.work_calendar import VN_TZ
+    from dichvucong.settings import get_settings
+
+    start = datetime.fromisoformat(args.start)
+    if start.tzinfo is None:
+        # A person typing a date on the command line means Vietnam time.
+        start = start.replace(tzinfo=VN_TZ)
+    calendar = WorkCalendar.from_settings(get_settings())
+    if args.hours:
+        due = calendar.add_working_hours(start, float(args.amount))
+    else:
+        due = calendar.add_working_days(start, int(args.amount))
+    print(due.isoformat(timespec="minutes"))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="dichvucong", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    sub.add_parser("dev", help="everything embedded: Temporal dev server + UI, worker, web app, demo data").set_defaults(func=_cmd_dev)
+    sub.add_parser("worker", help="run the Temporal worker against the configured server").set_defaults(func=_cmd_worker)
+    api = sub.add_parser("api", help="run the web app (uvicorn)")
+    api.add_argument("--host")
+    api.add_argument("--port", type=int)
+    api.add_argument("--workers", type=int, default=1)
+    api.set_defaults(func=_cmd_api)
+    sub.add_parser("migrate", help="apply database migrations").set_defaults(func=_cmd_migrate)
+    sub.add_parser("seed", help="load the catalog and (in development) demo accounts").set_defaults(func=_cmd_seed)
+
+    cal = sub.add_parser("calendar", help="working-day calendar")
+    cal_sub = cal.add_subparsers(dest="calendar_command", required=True)
+    due = cal_sub.add_parser("due", help="due moment: START plus N working days (or hours)")
+    due.add_argument("start", help="ISO moment, e.g. 2025-01-24T10:00 (Vietnam time if no offset)")
+    due.add_argument("amount", help="working days (or hours with --hours)")
+    due.add_argument("--hours", action="store_true", help="count working hours instead of days")
+    due.set_defaults(func=_cmd_calendar_due)
+
+    _add_extension_commands(sub)
+    return parser
+
+
+def _add_extension_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """Commands owned by other modules register themselves here."""
+    from dichvucong.cli_accounts import register as register_accounts
+
+    register_accounts(sub)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except KeyboardInterrupt:
+        return 130
+    except ValueError as exc:
+        print(f"dichvucong: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,143 @@
+"""The one configuration object. Every field is an environment variable with the
+``DVC_`` prefix (``DVC_DATABASE_URL``...), and a ``.env`` file is read too.
+
+Defaults run everything embedded on one machine: the Temporal CLI dev server on
+a SQLite file, a SQLite read model and documents on the local disk.
+"""
+
+from __future__ import annotations
+
+from datetime import time
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PLACEHOLDER_SECRET = "dev-secret-change-me"
+
+OfficeInterval = tuple[time, time]
+
+
+def parse_office_hours(spec: str) -> list[OfficeInterval]:
+    """``"07:00-11:30,13:30-17:00"`` -> ordered, non-overlapping intervals."""
+    intervals: list[OfficeInterval] = []
+    for part in spec.split(","):
+        part = part.strip()
+        if not part:
+            continue
+        try:
+            start_s, end_s = part.split("-")
+            start, end = time.fromisoformat(start_s.strip()), time.fromisoformat(end_s.strip())
+        except ValueError as exc:
+            raise ValueError(f"office hours interval {part!r} is not HH:MM-HH:MM") from exc
+        if start >= end:
+            raise ValueError(f"office hours interval {part!r} ends before it starts")
+        if intervals and start < intervals[-1][1]:
+            raise ValueError(f"office hours interval {part!r} overlaps or is out of order")
+        intervals.append((start, end))
+    if not intervals:
+        raise ValueError("office hours must have at least one interval")
+    return intervals
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="DVC_", env_file=".env", extra="ignore")
+
+    environment: Literal["development", "test", "production"] = Field(
+        "development",
+        description="development seeds demo accounts; production refuses placeholder secrets.",
+    )
+    var_dir: Path = Field(Path("var"), description="Where embedded state lives (databases, files).")
+
+    # Temporal
+    temporal_address: str = Field("127.0.0.1:7233", description="Temporal frontend host:port.")
+    temporal_namespace: str = Field("default", description="Temporal namespace.")
+    task_queue: str = Field("dossiers", description="Task queue of the dossier worker.")
+    temporal_ui_port: int = Field(8233, description="Port of the dev server's Web UI.")
+    temporal_ui_public_url: str = Field(
+        "http://127.0.0.1:8233", description="Base URL of the Temporal Web UI (links for supervisors)."
+    )
+    temporal_db_file: Path | None = Field(
+        None, description="SQLite file of the dev server (default: <var_dir>/temporal.db)."
+    )
+
+    # Read model
+    database_url: str | None = Field(
+        None,
+        description="SQLAlchemy URL of the read model (default: sqlite:///<var_dir>/dichvucong.db; "
+        "postgresql+psycopg://... in production).",
+    )
+
+    # Web
+    http_host: str = Field("127.0.0.1", description="Address the web app listens on.")
+    http_port: int = Field(8000, description="Port the web app listens on.")
+    public_base_url: str = Field(
+        "http://127.0.0.1:8000", description="Public URL of the portal (links, QR codes)."
+    )
+    secret_key: str = Field(PLACEHOLDER_SECRET, description="Signs sessions and tokens.")
+    access_token_minutes: int = Field(480, description="Lifetime of API bearer tokens.")
+
+    # Calendar
+    office_hours: str = Field(
+        "07:00-11:30,13:30-17:00", description="Office hours of a working day, comma-separated."
+    )
+    calendar_overrides_file: Path | None = Field(
+        None, description="YAML file of local days off / make-up working days (added to ours)."
+    )
+
+    # Case rules (numbers a law or the province sets live here, not in code)
+    reception_limit_hours: float = Field(
+        8, description="Working hours an online dossier may wait for reception."
+    )
+    supplement_window_days: int = Field(
+        30, description="Working days a citizen has to supplement before the dossier is closed."
+    )
+    payment_reminder_days: int = Field(2, description="Working days before a payment reminder.")
+    payment_expiry_days: int = Field(5, description="Working days before an unpaid dossier expires.")
+    postal_dispatch_limit_hours: int = Field(
+        24, description="Hours from result to shipment creation (postal regulation)."
+    )
+    at_risk_days: int = Field(1, description="Working days before the due moment for the at-risk notice.")
+
+    # Documents
+    documents_dir: Path | None = Field(None, description="Document store folder (default <var_dir>/documents).")
+    max_file_bytes: int = Field(10 * 1024 * 1024, description="Largest accepted upload.")
+    max_dossier_bytes: int = Field(50 * 1024 * 1024, description="Largest total upload per dossier.")
+
+    # Development
+    demo_password: str = Field("demo12345", description="Password of seeded demo accounts.")
+
+    @field_validator("office_hours")
+    @classmethod
+    def _check_office_hours(cls, value: str) -> str:
+        parse_office_hours(value)
+        return value
+
+    @model_validator(mode="after")
+    def _refuse_placeholders_in_production(self) -> Settings:
+        if self.environment == "production" and self.secret_key == PLACEHOLDER_SECRET:
+            raise ValueError("DVC_SECRET_KEY must be set to a real secret in production")
+        return self
+
+    @property
+    def office_intervals(self) -> list[OfficeInterval]:
+        return parse_office_hours(self.office_hours)
+
+    @property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.var_dir / 'dichvucong.db'}"
+
+    @property
+    def resolved_temporal_db_file(self) -> Path:
+        return self.temporal_db_file or self.var_dir / "temporal.db"
+
+    @property
+    def resolved_documents_dir(self) -> Path:
+        return self.documents_dir or self.var_dir / "documents"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()
