@@ -90,6 +90,7 @@ class DossierInput:
     fee_lines: list[dict[str, Any]] = field(default_factory=list)
     documents: list[DocumentRef] = field(default_factory=list)
     form: dict[str, Any] = field(default_factory=dict)
+    rules: CaseRules | None = None
 
 
 # --- officials' decisions (Updates with validators, and signals of the same name)
@@ -253,3 +254,24 @@ class DossierState:
     timeliness: str | None = None
     received_at: datetime | None = None
     finished_at: datetime | None = None
+
+
+@dataclass
+class CaseRules:
+    """Numbers set by law or the province, copied from settings when the case starts
+    so a running case keeps the rules it began with."""
+
+    reception_limit_hours: float = 8
+    supplement_window_days: int = 30
+    payment_reminder_days: int = 2
+    payment_expiry_days: int = 5
+    at_risk_days: int = 1
+    postal_dispatch_limit_hours: int = 24
+    payment_query_minutes: int = 30  # no callback by then: ask the gateway (self-healing)
+
+
+@dataclass
+class DossierOutcome:
+    status: str
+    timeliness: str | None
+    finished_at: datetime | None

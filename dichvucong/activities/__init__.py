@@ -1,0 +1,1 @@
+"""Everything that touches the world: calendar, read model, notifications, outside systems."""

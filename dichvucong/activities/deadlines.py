@@ -1,0 +1,35 @@
+"""Due moments from the working-day calendar. An activity because the holiday
+table may change while a case is open (a recorded result keeps replay stable)
+and the `holidays` package cannot run in the workflow sandbox."""
+
+from __future__ import annotations
+
+import math
+
+from temporalio import activity
+
+from dichvucong.activities.contracts import Deadline, DeadlineRequest
+from dichvucong.calendar import WorkCalendar
+
+
+class DeadlineActivities:
+    def __init__(self, calendar: WorkCalendar) -> None:
+        self._calendar = calendar
+
+    @activity.defn(name="plan_deadline")
+    def plan_deadline(self, request: DeadlineRequest) -> Deadline:
+        cal = self._calendar
+        # Appointments are stated to the minute (the slip prints HH:MM).
+        starts_at = cal.next_working_moment(request.start.replace(second=0, microsecond=0))
+        if request.working_hours is not None:
+            due_at = cal.add_working_hours(starts_at, request.working_hours)
+        else:
+            days = request.working_days or 0
+            whole = math.floor(days)
+            due_at = cal.add_working_days(starts_at, whole)
+            if days > whole:  # half a working day and the like count in office hours
+                due_at = cal.add_working_hours(due_at, (days - whole) * cal.hours_per_day)
+        warn_at = None
+        if request.warn_days > 0:
+            warn_at = max(starts_at, cal.subtract_working_days(due_at, request.warn_days))
+        return Deadline(starts_at=starts_at, due_at=due_at, warn_at=warn_at)

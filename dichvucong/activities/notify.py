@@ -1,0 +1,132 @@
+"""Notices about a dossier: to the citizen on every status change, to the
+agency's officials for late reception, at-risk and overdue cases.
+
+One row per (dossier, transition, channel, recipient): a retried activity finds
+the row and sends nothing twice. The in-app list is the channel every notice
+reaches; email and SMS adapters plug in as ``channels``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import select
+from temporalio import activity
+
+from dichvucong.activities.contracts import NotifyRequest
+from dichvucong.db.engine import Database
+from dichvucong.db.models import Notification
+from dichvucong.workflows import texts
+
+SUBJECTS: dict[str, str] = {
+    "status_changed": "Hồ sơ {code}: {status}",
+    "reception_late": "Hồ sơ {code} quá hạn tiếp nhận",
+    "at_risk": "Hồ sơ {code} sắp đến hạn trả kết quả",
+    "overdue": "Hồ sơ {code} đã quá hạn",
+    "payment_reminder": "Nhắc nộp phí, lệ phí hồ sơ {code}",
+    "payment_expired": "Hết hạn thanh toán trực tuyến hồ sơ {code}",
+}
+
+BODIES: dict[str, str] = {
+    "status_changed": "Hồ sơ {code} ({procedure}) chuyển sang trạng thái «{status}».{due}{items}{note}",
+    "reception_late": "Hồ sơ {code} ({procedure}) chờ tiếp nhận quá thời hạn quy định.",
+    "at_risk": "Hồ sơ {code} ({procedure}) sẽ đến hạn trả kết quả lúc {due_at}. "
+    "Nếu không kịp, cần báo cáo và gửi thư xin lỗi, hẹn lại ngày trả.",
+    "overdue": "Hồ sơ {code} ({procedure}) đã quá hạn trả kết quả ({due_at}).",
+    "payment_reminder": "Hồ sơ {code} đang chờ nộp phí, lệ phí. Vui lòng thanh toán để hồ sơ được giải quyết.",
+    "payment_expired": "Liên kết thanh toán hồ sơ {code} đã hết hạn. Bạn có thể tạo thanh toán mới hoặc nộp tại quầy.",
+}
+
+
+@dataclass
+class OutgoingMessage:
+    dossier_code: str
+    seq: int
+    recipient: str
+    kind: str
+    subject: str
+    body: str
+    citizen_id: int | None
+
+
+class Channel(Protocol):
+    """An outside channel (email, SMS). ``name`` keys idempotency rows."""
+
+    name: str
+
+    def send(self, message: OutgoingMessage) -> None: ...
+
+
+def compose(request: NotifyRequest) -> tuple[str, str]:
+    values = {
+        "code": request.dossier_code,
+        "procedure": request.procedure_name,
+        "status": texts.status_label(request.status),
+        "due_at": texts.fmt_moment(request.due_at),
+        "due": f" Hẹn trả kết quả: {texts.fmt_moment(request.due_at)}." if request.due_at else "",
+        "items": (" Cần bổ sung: " + "; ".join(request.items) + ".") if request.items else "",
+        "note": f" Ghi chú: {request.note}" if request.note else "",
+    }
+    return SUBJECTS[request.kind].format(**values), BODIES[request.kind].format(**values)
+
+
+def recipients(request: NotifyRequest) -> list[str]:
+    if request.audience == "citizen":
+        return [f"citizen:{request.citizen_id}"] if request.citizen_id is not None else []
+    return [f"agency:{request.agency_code}:{role}" for role in sorted(set(request.roles))]
+
+
+class NotifyActivities:
+    def __init__(self, db: Database, channels: Sequence[Channel] = ()) -> None:
+        self._db = db
+        self._channels = list(channels)
+
+    @activity.defn(name="notify")
+    def notify(self, request: NotifyRequest) -> int:
+        """Returns how many new messages were created (0 on a retry)."""
+        subject, body = compose(request)
+        created = 0
+        for recipient in recipients(request):
+            message = OutgoingMessage(request.dossier_code, request.seq, recipient, request.kind,
+                                      subject, body, request.citizen_id)
+            if self._claim(message, "inapp"):
+                created += 1
+            for channel in self._channels:
+                # Claim, then send; a failed send gives the claim back so the retry
+                # sends it. The adapters pass (dossier, seq, channel) as their own
+                # idempotency key, which covers a send that timed out after delivery.
+                if self._claim(message, channel.name):
+                    try:
+                        channel.send(message)
+                    except Exception:
+                        self._release(message, channel.name)
+                        raise
+                    created += 1
+        return created
+
+    def _claim(self, message: OutgoingMessage, channel: str) -> bool:
+        with self._db.session() as session:
+            session.add(Notification(
+                dossier_code=message.dossier_code, seq=message.seq, channel=channel,
+                recipient=message.recipient, kind=message.kind, subject=message.subject,
+                body=message.body,
+            ))
+            try:
+                session.commit()
+            except IntegrityError:
+                session.rollback()
+                return False
+        return True
+
+    def _release(self, message: OutgoingMessage, channel: str) -> None:
+        with self._db.session() as session:
+            row = session.exec(select(Notification).where(
+                Notification.dossier_code == message.dossier_code,
+                Notification.seq == message.seq, Notification.channel == channel,
+                Notification.recipient == message.recipient)).first()
+            if row is not None:
+                session.delete(row)
+                session.commit()

@@ -1,0 +1,72 @@
+"""Builds the Temporal worker: the dossier workflow and every activity it calls."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from dichvucong.activities.deadlines import DeadlineActivities
+from dichvucong.activities.notify import NotifyActivities
+from dichvucong.activities.records import RecordActivities
+from dichvucong.calendar import WorkCalendar
+from dichvucong.db.engine import Database
+from dichvucong.settings import Settings
+from dichvucong.temporal_client import connect
+from dichvucong.workflows.dossier import DossierWorkflow
+
+WORKFLOWS: list[type] = [DossierWorkflow]
+log = logging.getLogger("dichvucong.worker")
+
+
+def build_activities(settings: Settings, db: Database) -> list[Callable[..., Any]]:
+    from dichvucong.integrations.factory import build_channels, build_outside_activities
+
+    deadlines = DeadlineActivities(WorkCalendar.from_settings(settings))
+    records = RecordActivities(db)
+    notify = NotifyActivities(db, channels=build_channels(settings))
+    return [
+        deadlines.plan_deadline,
+        records.record_transition,
+        notify.notify,
+        *build_outside_activities(settings, db),
+    ]
+
+
+def build_worker(
+    client: Client,
+    settings: Settings,
+    activities: Sequence[Callable[..., Any]],
+    *,
+    task_queue: str | None = None,
+    max_concurrent_activities: int = 32,
+) -> Worker:
+    return Worker(
+        client,
+        task_queue=task_queue or settings.task_queue,
+        workflows=WORKFLOWS,
+        activities=list(activities),
+        # Activities are synchronous (SQLAlchemy, HTTP clients): a thread pool runs them.
+        activity_executor=ThreadPoolExecutor(max_workers=max_concurrent_activities),
+        max_concurrent_activities=max_concurrent_activities,
+    )
+
+
+async def run_worker(settings: Settings) -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    client = await connect(settings)
+    db = Database(settings.resolved_database_url)
+    worker = build_worker(client, settings, build_activities(settings, db))
+    log.info("worker_started task_queue=%s address=%s", settings.task_queue,
+             settings.temporal_address)
+    try:
+        await worker.run()
+    except asyncio.CancelledError:
+        pass
+    finally:
+        db.dispose()

@@ -1,0 +1,922 @@
+"""DossierWorkflow: one citizen's dossier from submission to result.
+
+receive -> process (catalog steps) -> pay -> return the result, on working-day
+deadlines computed by an activity. Officials' decisions arrive as Updates
+(validated, answered at once) or signals of the same name; the main loop
+applies them one at a time so every transition is recorded in order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from dichvucong import search_attributes as sa
+    from dichvucong.activities.contracts import (
+        Deadline,
+        DeadlineRequest,
+        DossierSnapshot,
+        NotifyRequest,
+        PaymentQuery,
+        PaymentStatus,
+        RefundRequest,
+        RefundResult,
+        Shipment,
+        ShipmentRequest,
+        TransitionRecord,
+    )
+    from dichvucong.workflows import texts
+    from dichvucong.workflows.messages import (
+        FINAL_STATUSES,
+        STEP_DELIVERY,
+        STEP_ISSUE,
+        STEP_PAYMENT,
+        STEP_RECEPTION,
+        AcceptInput,
+        ApologizeInput,
+        ApproveInput,
+        CaseRules,
+        CaseStatus,
+        CounterPaymentInput,
+        DocumentRef,
+        DossierInput,
+        DossierOutcome,
+        DossierState,
+        DueChange,
+        HandOver,
+        HandOverInput,
+        IssueResultInput,
+        PaymentConfirmedInput,
+        PaymentStage,
+        PostalUpdateInput,
+        RedispatchInput,
+        RefuseInput,
+        RejectInput,
+        RequestSupplementInput,
+        SendBackInput,
+        SupplementInput,
+        WithdrawInput,
+    )
+    from dichvucong.workflows.references import payment_reference
+    from dichvucong.workflows.rules import allowed_actions
+
+# Writes to our own database: retry until it is back (a DB outage must not lose a transition).
+DB_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30))
+OUTSIDE_RETRY = RetryPolicy(initial_interval=timedelta(seconds=2), maximum_interval=timedelta(minutes=5))
+
+
+@dataclass
+class _Ticket:
+    """One decision waiting for the main loop; its update handler waits on ``done``."""
+
+    action: str
+    payload: Any
+    done: bool = False
+    error: str | None = None
+
+
+@dataclass
+class _Timers:
+    reception_late: datetime | None = None
+    warn: datetime | None = None
+    due: datetime | None = None
+    supplement_expiry: datetime | None = None
+    payment_reminder: datetime | None = None
+    payment_expiry: datetime | None = None
+    payment_check: datetime | None = None
+
+    def earliest(self) -> datetime | None:
+        moments = [m for m in vars(self).values() if m is not None]
+        return min(moments) if moments else None
+
+
+@dataclass
+class _Case:
+    status: str = CaseStatus.SUBMITTED
+    step_index: int = -1  # into inp.steps; len(steps) = waiting for issue_result
+    seq: int = -1
+    received_at: datetime | None = None
+    due_at: datetime | None = None
+    statutory_due_at: datetime | None = None
+    finished_at: datetime | None = None
+    closed_at: datetime | None = None
+    overdue: bool = False
+    was_overdue: bool = False
+    at_risk: bool = False
+    timeliness: str | None = None
+    supplement_count: int = 0
+    apology_used: bool = False
+    payment_status: str = "none"  # none | pending | paid | expired | refund_requested
+    payment_method: str | None = None
+    paid_at: datetime | None = None
+    tracking_number: str | None = None
+    dispatched_at: datetime | None = None
+    dispatch_late: bool = False
+    dispatch_attempts: int = 0
+    supplement_from: str | None = None
+    pending_items: list[str] = field(default_factory=list)
+    result_documents: list[DocumentRef] = field(default_factory=list)
+    hand_overs: list[HandOver] = field(default_factory=list)
+    due_history: list[DueChange] = field(default_factory=list)
+    delivery_address: str | None = None
+
+
+@workflow.defn(name="DossierWorkflow")
+class DossierWorkflow:
+    @workflow.init
+    def __init__(self, inp: DossierInput) -> None:
+        self._inp = inp
+        self._rules = inp.rules or CaseRules()
+        self._case = _Case(delivery_address=inp.delivery_address)
+        self._timers = _Timers()
+        self._inbox: list[_Ticket] = []
+        # Documents that the next recorded transition adds to the read model.
+        self._attached: tuple[list[DocumentRef], str] | None = None
+
+    # ------------------------------------------------------------------ run
+
+    @workflow.run
+    async def run(self, inp: DossierInput) -> DossierOutcome:
+        case = self._case
+        if inp.fee_amount > 0 and inp.payment_stage != PaymentStage.NONE:
+            case.payment_status = "pending"
+        deadline = await self._plan(inp.submitted_at, hours=self._rules.reception_limit_hours)
+        self._timers.reception_late = deadline.due_at
+        await self._transition("submit", CaseStatus.SUBMITTED, actor="citizen",
+                               documents=inp.documents, document_kind="submitted")
+
+        while case.status not in FINAL_STATUSES:
+            earliest = self._timers.earliest()
+            timeout = None if earliest is None else max(earliest - workflow.now(), timedelta(0))
+            try:
+                await workflow.wait_condition(
+                    lambda: bool(self._inbox), timeout=timeout,
+                    timeout_summary=self._timer_summary() if timeout is not None else None,
+                )
+            except TimeoutError:
+                await self._fire_due_timers()
+                continue
+            ticket = self._inbox.pop(0)
+            try:
+                self._check(ticket.action, ticket.payload)
+                await self._apply(ticket.action, ticket.payload)
+            except ValueError as refusal:
+                ticket.error = str(refusal)
+            ticket.done = True
+
+        for ticket in self._inbox:
+            ticket.error = texts.refusal("closed", status=texts.status_label(case.status))
+            ticket.done = True
+        self._inbox.clear()
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return DossierOutcome(status=case.status, timeliness=case.timeliness,
+                              finished_at=case.finished_at)
+
+    # ------------------------------------------------------------- queries
+
+    @workflow.query
+    def state(self) -> DossierState:
+        case, inp = self._case, self._inp
+        step_key, step_name = self._step_key_name()
+        return DossierState(
+            dossier_code=inp.dossier_code, status=case.status, step=step_key, step_name=step_name,
+            due_at=case.due_at, statutory_due_at=case.statutory_due_at, overdue=case.overdue,
+            was_overdue=case.was_overdue, supplement_count=case.supplement_count,
+            apology_used=case.apology_used, payment_status=case.payment_status,
+            fee_amount=inp.fee_amount, delivery=inp.delivery, tracking_number=case.tracking_number,
+            seq=case.seq, allowed_actions=self._allowed(), hand_overs=list(case.hand_overs),
+            due_history=list(case.due_history), pending_supplement_items=list(case.pending_items),
+            result_documents=list(case.result_documents), timeliness=case.timeliness,
+            received_at=case.received_at, finished_at=case.finished_at,
+        )
+
+    # ---------------------------------------- officials: updates + signals
+
+    @workflow.update(name="accept")
+    async def accept(self, inp: AcceptInput) -> DossierState:
+        return await self._decide("accept", inp)
+
+    @accept.validator
+    def _v_accept(self, inp: AcceptInput) -> None:
+        self._check("accept", inp)
+
+    @workflow.signal(name="accept")
+    def accept_signal(self, inp: AcceptInput) -> None:
+        self._enqueue_signal("accept", inp)
+
+    @workflow.update(name="refuse")
+    async def refuse(self, inp: RefuseInput) -> DossierState:
+        return await self._decide("refuse", inp)
+
+    @refuse.validator
+    def _v_refuse(self, inp: RefuseInput) -> None:
+        self._check("refuse", inp)
+
+    @workflow.signal(name="refuse")
+    def refuse_signal(self, inp: RefuseInput) -> None:
+        self._enqueue_signal("refuse", inp)
+
+    @workflow.update(name="request_supplement")
+    async def request_supplement(self, inp: RequestSupplementInput) -> DossierState:
+        return await self._decide("request_supplement", inp)
+
+    @request_supplement.validator
+    def _v_request_supplement(self, inp: RequestSupplementInput) -> None:
+        self._check("request_supplement", inp)
+
+    @workflow.signal(name="request_supplement")
+    def request_supplement_signal(self, inp: RequestSupplementInput) -> None:
+        self._enqueue_signal("request_supplement", inp)
+
+    @workflow.update(name="approve")
+    async def approve(self, inp: ApproveInput) -> DossierState:
+        return await self._decide("approve", inp)
+
+    @approve.validator
+    def _v_approve(self, inp: ApproveInput) -> None:
+        self._check("approve", inp)
+
+    @workflow.signal(name="approve")
+    def approve_signal(self, inp: ApproveInput) -> None:
+        self._enqueue_signal("approve", inp)
+
+    @workflow.update(name="send_back")
+    async def send_back(self, inp: SendBackInput) -> DossierState:
+        return await self._decide("send_back", inp)
+
+    @send_back.validator
+    def _v_send_back(self, inp: SendBackInput) -> None:
+        self._check("send_back", inp)
+
+    @workflow.signal(name="send_back")
+    def send_back_signal(self, inp: SendBackInput) -> None:
+        self._enqueue_signal("send_back", inp)
+
+    @workflow.update(name="reject")
+    async def reject(self, inp: RejectInput) -> DossierState:
+        return await self._decide("reject", inp)
+
+    @reject.validator
+    def _v_reject(self, inp: RejectInput) -> None:
+        self._check("reject", inp)
+
+    @workflow.signal(name="reject")
+    def reject_signal(self, inp: RejectInput) -> None:
+        self._enqueue_signal("reject", inp)
+
+    @workflow.update(name="apologize")
+    async def apologize(self, inp: ApologizeInput) -> DossierState:
+        return await self._decide("apologize", inp)
+
+    @apologize.validator
+    def _v_apologize(self, inp: ApologizeInput) -> None:
+        self._check("apologize", inp)
+
+    @workflow.signal(name="apologize")
+    def apologize_signal(self, inp: ApologizeInput) -> None:
+        self._enqueue_signal("apologize", inp)
+
+    @workflow.update(name="record_counter_payment")
+    async def record_counter_payment(self, inp: CounterPaymentInput) -> DossierState:
+        return await self._decide("record_counter_payment", inp)
+
+    @record_counter_payment.validator
+    def _v_record_counter_payment(self, inp: CounterPaymentInput) -> None:
+        self._check("record_counter_payment", inp)
+
+    @workflow.signal(name="record_counter_payment")
+    def record_counter_payment_signal(self, inp: CounterPaymentInput) -> None:
+        self._enqueue_signal("record_counter_payment", inp)
+
+    @workflow.update(name="issue_result")
+    async def issue_result(self, inp: IssueResultInput) -> DossierState:
+        return await self._decide("issue_result", inp)
+
+    @issue_result.validator
+    def _v_issue_result(self, inp: IssueResultInput) -> None:
+        self._check("issue_result", inp)
+
+    @workflow.signal(name="issue_result")
+    def issue_result_signal(self, inp: IssueResultInput) -> None:
+        self._enqueue_signal("issue_result", inp)
+
+    @workflow.update(name="hand_over")
+    async def hand_over(self, inp: HandOverInput) -> DossierState:
+        return await self._decide("hand_over", inp)
+
+    @hand_over.validator
+    def _v_hand_over(self, inp: HandOverInput) -> None:
+        self._check("hand_over", inp)
+
+    @workflow.signal(name="hand_over")
+    def hand_over_signal(self, inp: HandOverInput) -> None:
+        self._enqueue_signal("hand_over", inp)
+
+    @workflow.update(name="redispatch")
+    async def redispatch(self, inp: RedispatchInput) -> DossierState:
+        return await self._decide("redispatch", inp)
+
+    @redispatch.validator
+    def _v_redispatch(self, inp: RedispatchInput) -> None:
+        self._check("redispatch", inp)
+
+    @workflow.signal(name="redispatch")
+    def redispatch_signal(self, inp: RedispatchInput) -> None:
+        self._enqueue_signal("redispatch", inp)
+
+    # ------------------------------ citizen and outside systems: signals
+
+    @workflow.update(name="withdraw")
+    async def withdraw(self, inp: WithdrawInput) -> DossierState:
+        return await self._decide("withdraw", inp)
+
+    @withdraw.validator
+    def _v_withdraw(self, inp: WithdrawInput) -> None:
+        self._check("withdraw", inp)
+
+    @workflow.signal(name="withdraw")
+    def withdraw_signal(self, inp: WithdrawInput) -> None:
+        self._enqueue_signal("withdraw", inp)
+
+    @workflow.signal(name="supplement")
+    def supplement(self, inp: SupplementInput) -> None:
+        self._enqueue_signal("supplement", inp)
+
+    @workflow.signal(name="payment_confirmed")
+    def payment_confirmed(self, inp: PaymentConfirmedInput) -> None:
+        # Mismatches are recorded by the main loop, not dropped here.
+        self._inbox.append(_Ticket("payment_confirmed", inp))
+
+    @workflow.signal(name="postal_update")
+    def postal_update(self, inp: PostalUpdateInput) -> None:
+        self._inbox.append(_Ticket("postal_update", inp))
+
+    # --------------------------------------------------------- machinery
+
+    async def _decide(self, action: str, payload: Any) -> DossierState:
+        ticket = _Ticket(action, payload)
+        self._inbox.append(ticket)
+        await workflow.wait_condition(lambda: ticket.done)
+        if ticket.error is not None:
+            raise ApplicationError(ticket.error, type="ActionRefused", non_retryable=True)
+        return self.state()
+
+    def _enqueue_signal(self, action: str, payload: Any) -> None:
+        # A signal cannot answer; an invalid one is logged and ignored, never fails the case.
+        try:
+            self._check(action, payload)
+        except ValueError as refusal:
+            workflow.logger.warning("signal %s ignored: %s", action, refusal)
+            return
+        self._inbox.append(_Ticket(action, payload))
+
+    def _check(self, action: str, payload: Any) -> None:
+        """Raise ValueError with a sentence for people if ``action`` is not allowed now."""
+        case = self._case
+        if action in ("payment_confirmed", "postal_update"):
+            return
+        if case.status in FINAL_STATUSES:
+            raise ValueError(texts.refusal("closed", status=texts.status_label(case.status)))
+        allowed = self._allowed()
+        holders = [role for role, actions in allowed.items() if action in actions]
+        if action == "pay" or not holders:
+            raise ValueError(texts.refusal("wrong_status", action=texts.action_label(action),
+                                           status=texts.status_label(case.status)))
+        role = getattr(getattr(payload, "actor", None), "role", None)
+        if role is not None and role not in holders and role not in ("supervisor", "admin"):
+            raise ValueError(texts.refusal("wrong_role", role=texts.ROLE_LABELS.get(role, role),
+                                           action=texts.action_label(action)))
+        self._check_payload(action, payload)
+
+    def _check_payload(self, action: str, payload: Any) -> None:
+        case, inp = self._case, self._inp
+        if action == "refuse" and not payload.reason.strip():
+            raise ValueError(texts.refusal("reason_required"))
+        if action == "request_supplement" and not [i for i in payload.items if i.strip()]:
+            raise ValueError(texts.refusal("items_required"))
+        if action == "send_back":
+            if not payload.reason.strip():
+                raise ValueError(texts.refusal("reason_required"))
+            earlier = [s.key for s in inp.steps[: max(case.step_index, 0)]]
+            if payload.to_step not in earlier:
+                raise ValueError(texts.refusal("no_previous_step", to_step=payload.to_step))
+        if action == "reject" and not [r for r in payload.reasons if r.strip()]:
+            raise ValueError(texts.refusal("reason_required"))
+        if action == "apologize":
+            if case.apology_used:
+                raise ValueError(texts.refusal("apology_used"))
+            if not payload.reason.strip():
+                raise ValueError(texts.refusal("reason_required"))
+            if case.due_at is not None and payload.new_due <= case.due_at:
+                raise ValueError(texts.refusal("apology_date", due=texts.fmt_moment(case.due_at)))
+        if action == "record_counter_payment":
+            if not payload.receipt_no.strip():
+                raise ValueError(texts.refusal("receipt_required"))
+            if payload.amount != inp.fee_amount:
+                raise ValueError(texts.refusal("amount_mismatch", amount=payload.amount,
+                                               fee=inp.fee_amount))
+        if action == "issue_result" and not payload.documents:
+            raise ValueError(texts.refusal("documents_required"))
+        if action == "redispatch" and not (payload.address or case.delivery_address):
+            raise ValueError(texts.refusal("address_required"))
+
+    def _allowed(self) -> dict[str, list[str]]:
+        case, steps = self._case, self._inp.steps
+        step_role = steps[case.step_index].role if 0 <= case.step_index < len(steps) else None
+        step_key, _ = self._step_key_name()
+        return allowed_actions(
+            status=case.status, step=step_key, step_role=step_role,
+            step_index=case.step_index,
+            apology_open=(case.at_risk or case.overdue) and not case.apology_used,
+            delivery=self._inp.delivery, paid=case.payment_status == "paid",
+        )
+
+    def _step_key_name(self) -> tuple[str | None, str | None]:
+        case, steps = self._case, self._inp.steps
+        if case.status == CaseStatus.SUBMITTED:
+            return STEP_RECEPTION, "Tiếp nhận hồ sơ"
+        if case.status == CaseStatus.PROCESSING:
+            if 0 <= case.step_index < len(steps):
+                return steps[case.step_index].key, steps[case.step_index].name
+            return STEP_ISSUE, "Ban hành kết quả"
+        if case.status == CaseStatus.AWAITING_PAYMENT:
+            return STEP_PAYMENT, "Nộp phí, lệ phí"
+        if case.status in (CaseStatus.RESULT_READY, CaseStatus.DISPATCHED):
+            return STEP_DELIVERY, "Trả kết quả"
+        return None, None
+
+    # ------------------------------------------------------ applying decisions
+
+    async def _apply(self, action: str, p: Any) -> None:  # noqa: C901 - one dispatch table
+        case, inp = self._case, self._inp
+        actor = getattr(getattr(p, "actor", None), "official_id", None) or "citizen"
+        if action == "accept":
+            case.received_at = workflow.now()
+            self._timers.reception_late = None
+            if case.payment_status == "pending" and inp.payment_stage == PaymentStage.ON_SUBMISSION:
+                await self._await_payment("accept", actor, p.note)
+            else:
+                await self._start_processing("accept", actor, p.note, reason="received")
+        elif action == "refuse":
+            await self._close(CaseStatus.REFUSED, "refuse", actor, p.reason)
+        elif action == "withdraw":
+            await self._close(CaseStatus.WITHDRAWN, "withdraw", "citizen", p.reason or None)
+        elif action == "request_supplement":
+            await self._request_supplement(p, actor)
+        elif action == "supplement":
+            await self._receive_supplement(p)
+        elif action == "approve":
+            await self._finish_step("approve", actor)
+            case.step_index += 1
+            await self._enter_step("approve", actor, p.note)
+        elif action == "send_back":
+            await self._finish_step("send_back", actor)
+            case.step_index = [s.key for s in inp.steps].index(p.to_step)
+            await self._enter_step("send_back", actor, p.reason)
+        elif action == "reject":
+            await self._finish_step("reject", actor)
+            await self._close(CaseStatus.REJECTED, "reject", actor, "; ".join(p.reasons))
+        elif action == "apologize":
+            await self._apologize(p, actor)
+        elif action == "record_counter_payment":
+            await self._paid("record_counter_payment", actor, "counter", f"Biên lai {p.receipt_no}")
+        elif action == "payment_confirmed":
+            await self._payment_callback(p)
+        elif action == "issue_result":
+            await self._issue(p, actor)
+        elif action == "redispatch":
+            if p.address:
+                case.delivery_address = p.address
+            await self._dispatch("redispatch", actor)
+        elif action == "postal_update":
+            await self._postal_update(p)
+        elif action == "hand_over":
+            await self._complete("hand_over", actor, p.note)
+
+    async def _start_processing(self, action: str, actor: str, note: str | None, *,
+                                reason: str) -> None:
+        """The statutory clock starts (or restarts from zero after a supplement)."""
+        case, inp = self._case, self._inp
+        deadline = await self._plan(workflow.now(), days=inp.time_limit_days,
+                                    hours=inp.time_limit_hours, warn_days=self._rules.at_risk_days)
+        case.due_at = case.statutory_due_at = deadline.due_at
+        case.overdue = case.at_risk = False
+        case.due_history.append(DueChange(at=workflow.now(), due_at=deadline.due_at, reason=reason))
+        self._timers.due = deadline.due_at
+        self._timers.warn = deadline.warn_at
+        if case.step_index < 0:
+            case.step_index = 0
+        await self._enter_step(action, actor, note)
+
+    async def _enter_step(self, action: str, actor: str, note: str | None) -> None:
+        case, inp = self._case, self._inp
+        from_status = case.status
+        case.status = CaseStatus.PROCESSING
+        if case.step_index < len(inp.steps):
+            step = inp.steps[case.step_index]
+            step_deadline = await self._plan(workflow.now(), days=step.budget_days)
+            case.hand_overs.append(HandOver(step=step.key, step_name=step.name, role=step.role,
+                                            received_at=workflow.now(),
+                                            due_at=step_deadline.due_at))
+        else:
+            case.hand_overs.append(HandOver(step=STEP_ISSUE, step_name="Ban hành kết quả",
+                                            role="issuer", received_at=workflow.now(),
+                                            due_at=case.due_at))
+        await self._transition(action, CaseStatus.PROCESSING, actor=actor, note=note,
+                               from_status=from_status)
+
+    async def _finish_step(self, action: str, actor: str) -> None:
+        if not self._case.hand_overs:
+            return
+        current = self._case.hand_overs[-1]
+        if current.finished_at is None:
+            now = workflow.now()
+            current.finished_at, current.official_id, current.action = now, actor, action
+            current.result = _timeliness(now, current.due_at)
+
+    async def _request_supplement(self, p: RequestSupplementInput, actor: str) -> None:
+        case = self._case
+        case.supplement_from = case.status
+        case.pending_items = [i.strip() for i in p.items if i.strip()]
+        if case.status == CaseStatus.PROCESSING:
+            await self._finish_step("request_supplement", actor)
+            case.supplement_count += 1
+            # The clock stops while the citizen works on it; it restarts from zero later.
+            self._timers.due = self._timers.warn = None
+            case.overdue = case.at_risk = False
+        self._timers.reception_late = None
+        expiry = await self._plan(workflow.now(), days=self._rules.supplement_window_days)
+        self._timers.supplement_expiry = expiry.due_at
+        await self._transition("request_supplement", CaseStatus.SUPPLEMENT_REQUESTED, actor=actor,
+                               note=p.note or None, data={"items": case.pending_items},
+                               notify_items=case.pending_items)
+
+    async def _receive_supplement(self, p: SupplementInput) -> None:
+        case = self._case
+        self._timers.supplement_expiry = None
+        case.pending_items = []
+        data = {"form_changes": sorted(p.form_changes)} if p.form_changes else {}
+        if case.supplement_from == CaseStatus.PROCESSING:
+            self._attached = (list(p.documents), "supplement")
+            await self._start_processing("supplement", "citizen", p.note or None,
+                                         reason="supplement_restart")
+        else:
+            deadline = await self._plan(workflow.now(), hours=self._rules.reception_limit_hours)
+            self._timers.reception_late = deadline.due_at
+            await self._transition("supplement", CaseStatus.SUBMITTED, actor="citizen",
+                                   note=p.note or None, documents=p.documents,
+                                   document_kind="supplement", data=data)
+
+    async def _apologize(self, p: ApologizeInput, actor: str) -> None:
+        case = self._case
+        case.apology_used = True
+        case.due_at = p.new_due
+        case.overdue = False
+        case.due_history.append(DueChange(at=workflow.now(), due_at=p.new_due, reason="apology"))
+        self._timers.due = p.new_due
+        self._timers.warn = None
+        await self._transition("apologize", case.status, actor=actor, note=p.reason,
+                               data={"new_due": p.new_due.isoformat()})
+
+    async def _await_payment(self, action: str, actor: str, note: str | None) -> None:
+        reminder = await self._plan(workflow.now(), days=self._rules.payment_reminder_days)
+        expiry = await self._plan(workflow.now(), days=self._rules.payment_expiry_days)
+        self._timers.payment_reminder = reminder.due_at
+        self._timers.payment_expiry = expiry.due_at
+        self._timers.payment_check = workflow.now() + self._payment_check_interval()
+        await self._transition(action, CaseStatus.AWAITING_PAYMENT, actor=actor, note=note,
+                               data={"payment_ref": payment_reference(self._inp.dossier_code),
+                                     "amount": self._inp.fee_amount})
+
+    async def _payment_callback(self, p: PaymentConfirmedInput) -> None:
+        case, inp = self._case, self._inp
+        expected = payment_reference(inp.dossier_code)
+        valid = (case.status == CaseStatus.AWAITING_PAYMENT and case.payment_status != "paid"
+                 and p.payment_ref == expected and p.amount == inp.fee_amount)
+        if not valid:
+            # Recorded for the accountant, then ignored: the case does not move.
+            await self._transition("payment_mismatch", case.status, actor="gateway",
+                                   data={"payment_ref": p.payment_ref, "amount": p.amount,
+                                         "expected_amount": inp.fee_amount},
+                                   notify=False)
+            return
+        await self._paid("payment_confirmed", "gateway", "online",
+                         f"Giao dịch {p.transaction_id}".strip())
+
+    async def _paid(self, action: str, actor: str, method: str, note: str) -> None:
+        case = self._case
+        case.payment_status, case.payment_method, case.paid_at = "paid", method, workflow.now()
+        self._timers.payment_reminder = self._timers.payment_expiry = None
+        self._timers.payment_check = None
+        if case.finished_at is None:
+            await self._start_processing(action, actor, note, reason="received")
+        else:
+            await self._deliver(action, actor, note)
+
+    async def _issue(self, p: IssueResultInput, actor: str) -> None:
+        case, inp = self._case, self._inp
+        await self._finish_step("issue_result", actor)
+        case.finished_at = workflow.now()
+        case.result_documents = list(p.documents)
+        case.timeliness = self._final_timeliness()
+        self._timers.due = self._timers.warn = None
+        case.overdue = False
+        self._attached = (list(p.documents), "result")
+        if inp.payment_stage == PaymentStage.BEFORE_RESULT and case.payment_status == "pending":
+            await self._await_payment("issue_result", actor, p.note or None)
+        else:
+            await self._deliver("issue_result", actor, p.note or None)
+
+    def _final_timeliness(self) -> str:
+        case = self._case
+        # Decision 766: late if past the appointment, if ever overdue, or supplemented more than once.
+        if case.was_overdue or case.supplement_count > 1:
+            return "late"
+        return _timeliness(case.finished_at, case.statutory_due_at) or "on_time"
+
+    async def _deliver(self, action: str, actor: str, note: str | None) -> None:
+        delivery = self._inp.delivery
+        if delivery == "online":
+            await self._complete(action, actor, note)
+        elif delivery == "postal":
+            await self._dispatch(action, actor, note)
+        else:
+            await self._transition(action, CaseStatus.RESULT_READY, actor=actor, note=note)
+
+    async def _dispatch(self, action: str, actor: str, note: str | None = None) -> None:
+        case, inp = self._case, self._inp
+        case.dispatch_attempts += 1
+        shipment: Shipment = await workflow.execute_activity(
+            "dispatch_result",
+            ShipmentRequest(dossier_code=inp.dossier_code,
+                            idempotency_key=f"{inp.dossier_code}:ship:{case.dispatch_attempts}",
+                            address=case.delivery_address or "", applicant_id=inp.applicant_id,
+                            documents=list(case.result_documents)),
+            result_type=Shipment, start_to_close_timeout=timedelta(seconds=30),
+            retry_policy=OUTSIDE_RETRY, summary="Tạo vận đơn bưu chính",
+        )
+        case.tracking_number = shipment.tracking_number
+        case.dispatched_at = shipment.created_at
+        limit = timedelta(hours=self._rules.postal_dispatch_limit_hours)
+        case.dispatch_late = case.finished_at is not None and (
+            shipment.created_at - case.finished_at > limit)
+        await self._transition(action, CaseStatus.DISPATCHED, actor=actor, note=note,
+                               data={"tracking_number": shipment.tracking_number,
+                                     "dispatch_late": case.dispatch_late})
+
+    async def _postal_update(self, p: PostalUpdateInput) -> None:
+        case = self._case
+        if case.status != CaseStatus.DISPATCHED or p.tracking_number != case.tracking_number:
+            workflow.logger.warning("postal update for %s ignored", p.tracking_number)
+            return
+        if p.status == "delivered":
+            await self._complete("postal_update", "postal", p.note or "Đã phát thành công")
+        elif p.status == "returned":
+            await self._transition("postal_update", CaseStatus.RESULT_READY, actor="postal",
+                                   note=p.note or "Bưu chính chuyển hoàn", data={"postal": "returned"})
+        else:
+            await self._transition("postal_update", case.status, actor="postal", note=p.note or None,
+                                   data={"postal": p.status}, notify=False)
+
+    async def _complete(self, action: str, actor: str, note: str | None) -> None:
+        self._case.closed_at = workflow.now()
+        await self._transition(action, CaseStatus.COMPLETED, actor=actor, note=note)
+
+    async def _close(self, status: str, action: str, actor: str, note: str | None) -> None:
+        case, inp = self._case, self._inp
+        case.closed_at = workflow.now()
+        self._timers = _Timers()
+        case.overdue = False
+        if status == CaseStatus.REJECTED:
+            case.finished_at = case.closed_at
+            case.timeliness = self._final_timeliness()
+        refund: RefundResult | None = None
+        if case.payment_status == "paid" and case.payment_method == "online":
+            refund = await workflow.execute_activity(
+                "request_refund",
+                RefundRequest(dossier_code=inp.dossier_code,
+                              idempotency_key=f"{inp.dossier_code}:refund",
+                              payment_ref=payment_reference(inp.dossier_code),
+                              amount=inp.fee_amount, reason=note or ""),
+                result_type=RefundResult, start_to_close_timeout=timedelta(seconds=30),
+                retry_policy=OUTSIDE_RETRY, summary="Yêu cầu hoàn phí",
+            )
+        if case.payment_status == "paid":
+            case.payment_status = "refund_requested"
+        data = {"refund_ref": refund.refund_ref} if refund else {}
+        await self._transition(action, status, actor=actor, note=note, data=data)
+
+    # ------------------------------------------------------------- timers
+
+    async def _fire_due_timers(self) -> None:
+        now, timers, case, inp = workflow.now(), self._timers, self._case, self._inp
+        if timers.reception_late and timers.reception_late <= now:
+            timers.reception_late = None
+            await self._event("reception_late", audience="agency", roles=["reception", "supervisor"])
+        if timers.warn and timers.warn <= now:
+            timers.warn = None
+            case.at_risk = True
+            role = self._current_role()
+            await self._event("at_risk", audience="agency", roles=[role, "leader"])
+        if timers.due and timers.due <= now:
+            timers.due = None
+            case.overdue = case.was_overdue = True
+            await self._event("overdue", audience="agency", roles=["supervisor", "leader"])
+        if timers.supplement_expiry and timers.supplement_expiry <= now:
+            timers.supplement_expiry = None
+            await self._close(CaseStatus.WITHDRAWN, "supplement_expired", "system",
+                              "Quá thời hạn bổ sung hồ sơ")
+        if timers.payment_reminder and timers.payment_reminder <= now:
+            timers.payment_reminder = None
+            await self._event("payment_reminder", audience="citizen")
+        if timers.payment_check and timers.payment_check <= now:
+            timers.payment_check = None
+            await self._query_payment()
+        if timers.payment_expiry and timers.payment_expiry <= now:
+            timers.payment_expiry = None
+            case.payment_status = "expired"
+            if inp.payment_stage == PaymentStage.ON_SUBMISSION:
+                await self._close(CaseStatus.WITHDRAWN, "payment_expired", "system",
+                                  "Quá hạn nộp phí, lệ phí")
+            else:
+                await self._event("payment_expired", audience="citizen")
+                case.payment_status = "pending"  # the counter (or a new online payment) still works
+
+    def _payment_check_interval(self) -> timedelta:
+        return timedelta(minutes=self._rules.payment_query_minutes)
+
+    async def _query_payment(self) -> None:
+        """No callback yet: ask the gateway, and act on its answer as on a callback."""
+        case, inp = self._case, self._inp
+        if case.status != CaseStatus.AWAITING_PAYMENT or case.payment_status == "paid":
+            return
+        ref = payment_reference(inp.dossier_code)
+        try:
+            answer: PaymentStatus = await workflow.execute_activity(
+                "query_payment", PaymentQuery(dossier_code=inp.dossier_code, payment_ref=ref),
+                result_type=PaymentStatus, start_to_close_timeout=timedelta(seconds=30),
+                retry_policy=RetryPolicy(maximum_attempts=3),
+                summary="Tra cứu trạng thái thanh toán",
+            )
+        except ActivityError:
+            # The gateway is unreachable: the callback may still come; ask again later.
+            answer = PaymentStatus(status="unknown")
+        if answer.status == "paid":
+            await self._payment_callback(PaymentConfirmedInput(
+                payment_ref=ref, amount=answer.amount, transaction_id=answer.transaction_id))
+        elif case.status == CaseStatus.AWAITING_PAYMENT:
+            self._timers.payment_check = workflow.now() + self._payment_check_interval()
+
+    def _current_role(self) -> str:
+        case, steps = self._case, self._inp.steps
+        if 0 <= case.step_index < len(steps):
+            return steps[case.step_index].role
+        return "issuer"
+
+    def _timer_summary(self) -> str:
+        earliest = self._timers.earliest()
+        names = [k for k, v in vars(self._timers).items() if v == earliest]
+        return f"{', '.join(names)} @ {texts.fmt_moment(earliest)}"
+
+    # -------------------------------------------------- recording + activities
+
+    async def _plan(self, start: datetime, *, days: float | None = None,
+                    hours: float | None = None, warn_days: int = 0) -> Deadline:
+        return await workflow.execute_local_activity(
+            "plan_deadline",
+            DeadlineRequest(start=start, working_days=days, working_hours=hours,
+                            warn_days=warn_days),
+            result_type=Deadline, start_to_close_timeout=timedelta(seconds=10),
+            summary="Tính hạn theo ngày làm việc",
+        )
+
+    async def _event(self, kind: str, *, audience: str, roles: list[str] | None = None) -> None:
+        """A timer-driven notice: recorded as an event without changing the status."""
+        await self._transition(kind, self._case.status, actor="system", audience=audience,
+                               roles=roles or [], notify_kind=kind)
+
+    async def _transition(
+        self, action: str, to_status: str, *, actor: str, note: str | None = None,
+        data: dict[str, Any] | None = None, documents: list[DocumentRef] | None = None,
+        document_kind: str = "submitted", from_status: str | None = None, notify: bool = True,
+        audience: str = "citizen", roles: list[str] | None = None, notify_kind: str | None = None,
+        notify_items: list[str] | None = None,
+    ) -> None:
+        case, inp = self._case, self._inp
+        from_status = from_status or case.status
+        case.status = to_status
+        case.seq += 1
+        now = workflow.now()
+        if documents is None and self._attached is not None:
+            documents, document_kind = self._attached
+            self._attached = None
+        step_key, _ = self._step_key_name()
+        record = TransitionRecord(
+            dossier_code=inp.dossier_code, seq=case.seq, at=now, actor=actor, action=action,
+            from_status=from_status if case.seq > 0 else None, to_status=to_status,
+            step=step_key, note=note, data=data or {}, snapshot=self._snapshot(),
+            documents=list(documents or []), document_kind=document_kind,
+        )
+        tasks = [workflow.execute_activity(
+            "record_transition", record, start_to_close_timeout=timedelta(seconds=30),
+            retry_policy=DB_RETRY, summary=f"Ghi nhận: {texts.action_label(action)}",
+        )]
+        changed = case.seq == 0 or from_status != to_status
+        if notify and (changed or notify_kind or action == "apologize"):
+            tasks.append(workflow.execute_activity(
+                "notify",
+                NotifyRequest(dossier_code=inp.dossier_code, seq=case.seq,
+                              kind=notify_kind or "status_changed", audience=audience,
+                              procedure_name=inp.procedure_name, agency_code=inp.agency_code,
+                              status=to_status, citizen_id=inp.applicant_id, roles=roles or [],
+                              due_at=case.due_at, items=notify_items or [], note=note),
+                start_to_close_timeout=timedelta(seconds=30), retry_policy=DB_RETRY,
+                summary=f"Thông báo: {texts.action_label(notify_kind or action)}",
+            ))
+        await asyncio.gather(*tasks)
+        self._publish()
+
+    def _snapshot(self) -> DossierSnapshot:
+        case, inp = self._case, self._inp
+        step_key, _ = self._step_key_name()
+        return DossierSnapshot(
+            procedure_code=inp.procedure_code, agency_code=inp.agency_code, status=case.status,
+            current_step=step_key, submitted_at=inp.submitted_at, received_at=case.received_at,
+            due_at=case.due_at, statutory_due_at=case.statutory_due_at,
+            finished_at=case.finished_at, closed_at=case.closed_at, overdue=case.overdue,
+            was_overdue=case.was_overdue, timeliness=case.timeliness,
+            supplement_count=case.supplement_count, apology_used=case.apology_used,
+            fee_amount=inp.fee_amount, payment_stage=inp.payment_stage,
+            payment_status=case.payment_status, payment_method=case.payment_method,
+            paid_at=case.paid_at, tracking_number=case.tracking_number, delivery=inp.delivery,
+            state={
+                "hand_overs": [_jsonable(vars(h)) for h in case.hand_overs],
+                "due_history": [_jsonable(vars(d)) for d in case.due_history],
+                "pending_items": list(case.pending_items),
+                "allowed_actions": self._allowed(),
+                "dispatch_late": case.dispatch_late,
+                "delivery_address": case.delivery_address,
+            },
+        )
+
+    def _publish(self) -> None:
+        """Search attributes and current details: what a supervisor sees in the Temporal UI."""
+        case, inp = self._case, self._inp
+        step_key, step_name = self._step_key_name()
+        workflow.upsert_search_attributes([
+            sa.CASE_STATUS.value_set(case.status),
+            sa.DUE_AT.value_set(case.due_at) if case.due_at else sa.DUE_AT.value_unset(),
+            sa.OVERDUE.value_set(case.overdue),
+            sa.AGENCY_CODE.value_set(inp.agency_code),
+            sa.PROCEDURE_CODE.value_set(inp.procedure_code),
+            sa.CURRENT_STEP.value_set(step_key) if step_key else sa.CURRENT_STEP.value_unset(),
+        ])
+        workflow.set_current_details(self._details(step_name))
+
+    def _details(self, step_name: str | None) -> str:
+        case, inp = self._case, self._inp
+        status = case.status
+        if status in FINAL_STATUSES:
+            return texts.DETAILS["FINAL"].format(status=texts.status_label(status))
+        if status == CaseStatus.SUBMITTED:
+            return texts.DETAILS["SUBMITTED"].format(
+                deadline=texts.fmt_moment(self._timers.reception_late))
+        if status == CaseStatus.SUPPLEMENT_REQUESTED:
+            return texts.DETAILS["SUPPLEMENT_REQUESTED"].format(
+                items="; ".join(case.pending_items),
+                deadline=texts.fmt_moment(self._timers.supplement_expiry))
+        if status == CaseStatus.PROCESSING:
+            if self._step_key_name()[0] == STEP_ISSUE:
+                return texts.DETAILS["ISSUE"].format(due=texts.fmt_moment(case.due_at))
+            role = texts.ROLE_LABELS.get(self._current_role(), self._current_role())
+            late = " — QUÁ HẠN" if case.overdue else ""
+            return texts.DETAILS["PROCESSING"].format(step=step_name, role=role,
+                                                      due=texts.fmt_moment(case.due_at)) + late
+        if status == CaseStatus.AWAITING_PAYMENT:
+            return texts.DETAILS["AWAITING_PAYMENT"].format(
+                fee=inp.fee_amount, deadline=texts.fmt_moment(self._timers.payment_expiry))
+        if status == CaseStatus.RESULT_READY:
+            return texts.DETAILS["RESULT_READY"].format(delivery=inp.delivery)
+        return texts.DETAILS["DISPATCHED"].format(tracking=case.tracking_number)
+
+
+def _timeliness(finished: datetime | None, due: datetime | None) -> str | None:
+    """early: finished on an earlier day than the appointment; late: after it."""
+    if finished is None or due is None:
+        return None
+    if finished > due:
+        return "late"
+    if finished.astimezone(texts.VN_OFFSET).date() < due.astimezone(texts.VN_OFFSET).date():
+        return "early"
+    return "on_time"
+
+
+def _jsonable(values: dict[str, Any]) -> dict[str, Any]:
+    return {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in values.items()}

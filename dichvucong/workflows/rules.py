@@ -1,0 +1,73 @@
+"""Which action may be taken by which role at which status and step.
+
+Pure functions over plain values: the workflow's validators and the API's
+pre-checks (403/409 before reaching Temporal) use the same table.
+"""
+
+from __future__ import annotations
+
+from dichvucong.workflows.messages import STEP_ISSUE, CaseStatus
+
+OFFICIAL_ACTIONS = (
+    "accept",
+    "refuse",
+    "request_supplement",
+    "approve",
+    "send_back",
+    "reject",
+    "apologize",
+    "record_counter_payment",
+    "issue_result",
+    "hand_over",
+    "redispatch",
+)
+CITIZEN_ACTIONS = ("supplement", "withdraw", "pay")
+
+
+def allowed_actions(
+    *,
+    status: str,
+    step: str | None,
+    step_role: str | None,
+    step_index: int,
+    apology_open: bool,
+    delivery: str,
+    paid: bool,
+) -> dict[str, list[str]]:
+    """role -> actions allowed now. ``apology_open``: at risk or overdue and no apology yet."""
+    allowed: dict[str, list[str]] = {}
+
+    def grant(role: str, *actions: str) -> None:
+        allowed.setdefault(role, []).extend(actions)
+
+    if status == CaseStatus.SUBMITTED:
+        grant("reception", "accept", "refuse", "request_supplement")
+        grant("citizen", "withdraw")
+    elif status == CaseStatus.SUPPLEMENT_REQUESTED:
+        grant("citizen", "supplement", "withdraw")
+    elif status == CaseStatus.PROCESSING:
+        if step == STEP_ISSUE:
+            grant("issuer", "issue_result")
+        elif step_role:
+            actions = ["approve", "request_supplement", "reject"]
+            if step_index > 0:
+                actions.insert(1, "send_back")
+            if step_role == "issuer":
+                actions.append("issue_result")
+            grant(step_role, *actions)
+        if apology_open:
+            grant("leader", "apologize")
+    elif status == CaseStatus.AWAITING_PAYMENT:
+        if not paid:
+            grant("reception", "record_counter_payment")
+            grant("citizen", "pay")
+    elif status == CaseStatus.RESULT_READY:
+        grant("reception", "hand_over")
+        grant("issuer", "hand_over")
+        if delivery == "postal":
+            grant("issuer", "redispatch")
+    return {role: sorted(set(actions)) for role, actions in allowed.items()}
+
+
+def roles_for(action: str, allowed: dict[str, list[str]]) -> list[str]:
+    return [role for role, actions in allowed.items() if action in actions]
