@@ -45,6 +45,7 @@ def build_worker(
     *,
     task_queue: str | None = None,
     max_concurrent_activities: int = 32,
+    max_cached_workflows: int = 1000,
 ) -> Worker:
     return Worker(
         client,
@@ -54,6 +55,7 @@ def build_worker(
         # Activities are synchronous (SQLAlchemy, HTTP clients): a thread pool runs them.
         activity_executor=ThreadPoolExecutor(max_workers=max_concurrent_activities),
         max_concurrent_activities=max_concurrent_activities,
+        max_cached_workflows=max_cached_workflows,
     )
 
 

@@ -205,7 +205,7 @@ class DossierWorkflow:
 
     @accept.validator
     def _v_accept(self, inp: AcceptInput) -> None:
-        self._check("accept", inp)
+        self._validate("accept", inp)
 
     @workflow.signal(name="accept")
     def accept_signal(self, inp: AcceptInput) -> None:
@@ -217,7 +217,7 @@ class DossierWorkflow:
 
     @refuse.validator
     def _v_refuse(self, inp: RefuseInput) -> None:
-        self._check("refuse", inp)
+        self._validate("refuse", inp)
 
     @workflow.signal(name="refuse")
     def refuse_signal(self, inp: RefuseInput) -> None:
@@ -229,7 +229,7 @@ class DossierWorkflow:
 
     @request_supplement.validator
     def _v_request_supplement(self, inp: RequestSupplementInput) -> None:
-        self._check("request_supplement", inp)
+        self._validate("request_supplement", inp)
 
     @workflow.signal(name="request_supplement")
     def request_supplement_signal(self, inp: RequestSupplementInput) -> None:
@@ -241,7 +241,7 @@ class DossierWorkflow:
 
     @approve.validator
     def _v_approve(self, inp: ApproveInput) -> None:
-        self._check("approve", inp)
+        self._validate("approve", inp)
 
     @workflow.signal(name="approve")
     def approve_signal(self, inp: ApproveInput) -> None:
@@ -253,7 +253,7 @@ class DossierWorkflow:
 
     @send_back.validator
     def _v_send_back(self, inp: SendBackInput) -> None:
-        self._check("send_back", inp)
+        self._validate("send_back", inp)
 
     @workflow.signal(name="send_back")
     def send_back_signal(self, inp: SendBackInput) -> None:
@@ -265,7 +265,7 @@ class DossierWorkflow:
 
     @reject.validator
     def _v_reject(self, inp: RejectInput) -> None:
-        self._check("reject", inp)
+        self._validate("reject", inp)
 
     @workflow.signal(name="reject")
     def reject_signal(self, inp: RejectInput) -> None:
@@ -277,7 +277,7 @@ class DossierWorkflow:
 
     @apologize.validator
     def _v_apologize(self, inp: ApologizeInput) -> None:
-        self._check("apologize", inp)
+        self._validate("apologize", inp)
 
     @workflow.signal(name="apologize")
     def apologize_signal(self, inp: ApologizeInput) -> None:
@@ -289,7 +289,7 @@ class DossierWorkflow:
 
     @record_counter_payment.validator
     def _v_record_counter_payment(self, inp: CounterPaymentInput) -> None:
-        self._check("record_counter_payment", inp)
+        self._validate("record_counter_payment", inp)
 
     @workflow.signal(name="record_counter_payment")
     def record_counter_payment_signal(self, inp: CounterPaymentInput) -> None:
@@ -301,7 +301,7 @@ class DossierWorkflow:
 
     @issue_result.validator
     def _v_issue_result(self, inp: IssueResultInput) -> None:
-        self._check("issue_result", inp)
+        self._validate("issue_result", inp)
 
     @workflow.signal(name="issue_result")
     def issue_result_signal(self, inp: IssueResultInput) -> None:
@@ -313,7 +313,7 @@ class DossierWorkflow:
 
     @hand_over.validator
     def _v_hand_over(self, inp: HandOverInput) -> None:
-        self._check("hand_over", inp)
+        self._validate("hand_over", inp)
 
     @workflow.signal(name="hand_over")
     def hand_over_signal(self, inp: HandOverInput) -> None:
@@ -325,7 +325,7 @@ class DossierWorkflow:
 
     @redispatch.validator
     def _v_redispatch(self, inp: RedispatchInput) -> None:
-        self._check("redispatch", inp)
+        self._validate("redispatch", inp)
 
     @workflow.signal(name="redispatch")
     def redispatch_signal(self, inp: RedispatchInput) -> None:
@@ -339,7 +339,7 @@ class DossierWorkflow:
 
     @withdraw.validator
     def _v_withdraw(self, inp: WithdrawInput) -> None:
-        self._check("withdraw", inp)
+        self._validate("withdraw", inp)
 
     @workflow.signal(name="withdraw")
     def withdraw_signal(self, inp: WithdrawInput) -> None:
@@ -377,6 +377,13 @@ class DossierWorkflow:
             return
         self._inbox.append(_Ticket(action, payload))
 
+    def _validate(self, action: str, payload: Any) -> None:
+        """Update validators: a refusal reaches the caller as a clean message, no history."""
+        try:
+            self._check(action, payload)
+        except ValueError as refusal:
+            raise ApplicationError(str(refusal), type="ActionRefused", non_retryable=True) from None
+
     def _check(self, action: str, payload: Any) -> None:
         """Raise ValueError with a sentence for people if ``action`` is not allowed now."""
         case = self._case
@@ -386,6 +393,9 @@ class DossierWorkflow:
             raise ValueError(texts.refusal("closed", status=texts.status_label(case.status)))
         allowed = self._allowed()
         holders = [role for role, actions in allowed.items() if action in actions]
+        if action == "apologize" and not holders and case.status == CaseStatus.PROCESSING:
+            raise ValueError(texts.refusal("apology_used" if case.apology_used
+                                           else "apology_not_due"))
         if action == "pay" or not holders:
             raise ValueError(texts.refusal("wrong_status", action=texts.action_label(action),
                                            status=texts.status_label(case.status)))
@@ -659,7 +669,7 @@ class DossierWorkflow:
                             idempotency_key=f"{inp.dossier_code}:ship:{case.dispatch_attempts}",
                             address=case.delivery_address or "", applicant_id=inp.applicant_id,
                             documents=list(case.result_documents)),
-            result_type=Shipment, start_to_close_timeout=timedelta(seconds=30),
+            result_type=Shipment, start_to_close_timeout=self._outside_timeout(),
             retry_policy=OUTSIDE_RETRY, summary="Tạo vận đơn bưu chính",
         )
         case.tracking_number = shipment.tracking_number
@@ -705,7 +715,7 @@ class DossierWorkflow:
                               idempotency_key=f"{inp.dossier_code}:refund",
                               payment_ref=payment_reference(inp.dossier_code),
                               amount=inp.fee_amount, reason=note or ""),
-                result_type=RefundResult, start_to_close_timeout=timedelta(seconds=30),
+                result_type=RefundResult, start_to_close_timeout=self._outside_timeout(),
                 retry_policy=OUTSIDE_RETRY, summary="Yêu cầu hoàn phí",
             )
         if case.payment_status == "paid":
@@ -748,6 +758,9 @@ class DossierWorkflow:
             else:
                 await self._event("payment_expired", audience="citizen")
                 case.payment_status = "pending"  # the counter (or a new online payment) still works
+
+    def _outside_timeout(self) -> timedelta:
+        return timedelta(seconds=self._rules.outside_call_seconds)
 
     def _payment_check_interval(self) -> timedelta:
         return timedelta(minutes=self._rules.payment_query_minutes)

@@ -268,6 +268,7 @@ class CaseRules:
     at_risk_days: int = 1
     postal_dispatch_limit_hours: int = 24
     payment_query_minutes: int = 30  # no callback by then: ask the gateway (self-healing)
+    outside_call_seconds: int = 30  # one attempt at the postal service or the gateway
 
 
 @dataclass

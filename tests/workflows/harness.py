@@ -164,9 +164,13 @@ class Harness:
     def new_code(self) -> str:
         return f"000.00.12.H19-270111-{uuid.uuid4().int % 10000:04d}"
 
-    def worker(self, activities: list[Callable[..., Any]] | None = None) -> Worker:
+    def worker(self, activities: list[Callable[..., Any]] | None = None, *,
+               sticky: bool = True) -> Worker:
+        # Without a sticky cache a dead worker leaves no queue behind that the test
+        # server (which has no sticky timeout in skipped time) would wait on.
         return build_worker(self.client, _TestSettings(), activities or self.activities(),
-                            task_queue=self.task_queue)
+                            task_queue=self.task_queue,
+                            max_cached_workflows=1000 if sticky else 0)
 
     def activities(self) -> list[Callable[..., Any]]:
         return [

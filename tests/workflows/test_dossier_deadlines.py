@@ -1,0 +1,167 @@
+"""Supplements stop and restart the clock; deadlines warn, flag overdue, allow one apology."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlmodel import select
+from temporalio.client import WorkflowUpdateFailedError
+
+from dichvucong.db.models import Dossier, DossierDocument, Notification
+from dichvucong.search_attributes import OVERDUE
+from dichvucong.workflows.dossier import DossierWorkflow
+from dichvucong.workflows.messages import (
+    AcceptInput,
+    ApologizeInput,
+    ApproveInput,
+    DocumentRef,
+    IssueResultInput,
+    RequestSupplementInput,
+    SupplementInput,
+)
+
+from .harness import RESULT, dossier_input, harness, vn
+from .test_dossier_lifecycle import ISSUER, LEADER, RECEPTION, SPECIALIST
+
+EXTRA = DocumentRef(sha256="c" * 64, size=99, media_type="image/jpeg", slot="cccd", name="cccd.jpg")
+
+
+async def test_supplement_at_reception_then_accept(tmp_path: Path) -> None:
+    async with harness(tmp_path) as h, h.worker():
+        start = vn(2027, 1, 11, 9, 0)
+        await h.travel_to(start)
+        handle = await h.start(dossier_input(h.new_code(), start, applicant_id=5))
+        state = await handle.execute_update(DossierWorkflow.request_supplement,
+                                            RequestSupplementInput(
+                                                items=["Bản sao CCCD", "Ảnh 4x6"],
+                                                note="Bổ sung một lần", actor=RECEPTION))
+        assert state.status == "SUPPLEMENT_REQUESTED"
+        assert state.pending_supplement_items == ["Bản sao CCCD", "Ảnh 4x6"]
+        assert state.supplement_count == 0  # before reception: not a processing supplement
+
+        await h.travel_to(vn(2027, 1, 13, 10, 0))
+        await handle.signal(DossierWorkflow.supplement, SupplementInput(documents=[EXTRA]))
+        await h.env.sleep(timedelta(seconds=1))
+        assert (await handle.query(DossierWorkflow.state)).status == "SUBMITTED"
+        state = await handle.execute_update(DossierWorkflow.accept, AcceptInput(actor=RECEPTION))
+        # counted from this reception (Wed 13 Jan 10:00), not from the first submission
+        assert state.due_at == vn(2027, 1, 27, 10, 0)
+        with h.db.session() as session:
+            kinds = {(d.kind, d.slot) for d in session.exec(select(DossierDocument).where(
+                DossierDocument.dossier_code == handle.id))}
+            assert ("supplement", "cccd") in kinds
+            notes = session.exec(select(Notification).where(
+                Notification.dossier_code == handle.id, Notification.seq == 1)).all()
+            assert len(notes) == 1 and "Bản sao CCCD; Ảnh 4x6" in notes[0].body
+
+
+async def test_supplement_during_processing_restarts_the_clock_from_zero(tmp_path: Path) -> None:
+    async with harness(tmp_path) as h, h.worker():
+        start = vn(2027, 1, 11, 9, 0)
+        await h.travel_to(start)
+        handle = await h.start(dossier_input(h.new_code(), start))
+        await handle.execute_update(DossierWorkflow.accept, AcceptInput(actor=RECEPTION))
+        await h.travel_to(vn(2027, 1, 14, 9, 0))
+        state = await handle.execute_update(DossierWorkflow.request_supplement,
+                                            RequestSupplementInput(items=["Giấy xác nhận cư trú"],
+                                                                   actor=SPECIALIST))
+        assert (state.status, state.supplement_count) == ("SUPPLEMENT_REQUESTED", 1)
+        # Three weeks waiting for the citizen: no deadline runs meanwhile.
+        await h.travel_to(vn(2027, 2, 1, 14, 0))
+        state = await handle.query(DossierWorkflow.state)
+        assert (state.status, state.overdue) == ("SUPPLEMENT_REQUESTED", False)
+        await handle.signal(DossierWorkflow.supplement, SupplementInput(documents=[EXTRA]))
+        await h.env.sleep(timedelta(seconds=1))
+        state = await handle.query(DossierWorkflow.state)
+        assert (state.status, state.step) == ("PROCESSING", "tham_dinh")
+        # Ten fresh working days from Mon 1 Feb 14:00, across Tết 2027: Mon 22 Feb 14:00.
+        assert state.due_at == vn(2027, 2, 22, 14, 0)
+        assert [d.reason for d in state.due_history] == ["received", "supplement_restart"]
+        with h.db.session() as session:
+            row = session.get(Dossier, handle.id)
+            assert row is not None
+            assert (row.supplement_count, row.due_at) == (1, vn(2027, 2, 22, 14, 0))
+
+
+async def test_supplement_window_expiry_closes_the_dossier(tmp_path: Path) -> None:
+    async with harness(tmp_path) as h, h.worker():
+        start = vn(2027, 1, 11, 9, 0)
+        await h.travel_to(start)
+        handle = await h.start(dossier_input(h.new_code(), start))
+        await handle.execute_update(DossierWorkflow.request_supplement,
+                                    RequestSupplementInput(items=["Tờ khai"], actor=RECEPTION))
+        outcome = await handle.result()  # the test server skips the 30 working days
+        assert outcome.status == "WITHDRAWN"
+
+
+async def test_at_risk_overdue_and_a_single_apology(tmp_path: Path) -> None:
+    async with harness(tmp_path) as h, h.worker():
+        start = vn(2027, 1, 11, 9, 0)
+        await h.travel_to(start)
+        handle = await h.start(dossier_input(h.new_code(), start))
+        await handle.execute_update(DossierWorkflow.accept, AcceptInput(actor=RECEPTION))
+        with pytest.raises(WorkflowUpdateFailedError) as early:
+            await handle.execute_update(DossierWorkflow.apologize, ApologizeInput(
+                new_due=vn(2027, 1, 29, 9, 0), reason="Cần xác minh", actor=LEADER))
+        assert "sắp đến hạn" in str(early.value.cause)
+
+        # One working day before Mon 25 Jan 09:00 is Fri 22 Jan 09:00: the at-risk notice.
+        await h.travel_to(vn(2027, 1, 22, 9, 30))
+        state = await handle.query(DossierWorkflow.state)
+        assert state.overdue is False
+        assert "apologize" in state.allowed_actions["leader"]
+        await h.travel_to(vn(2027, 1, 25, 9, 30))
+        state = await handle.query(DossierWorkflow.state)
+        assert (state.overdue, state.was_overdue) == (True, True)
+        assert (await handle.describe()).typed_search_attributes.get(OVERDUE) is True
+        with h.db.session() as session:
+            kinds = sorted((n.kind, n.recipient) for n in session.exec(select(Notification).where(
+                Notification.dossier_code == handle.id, Notification.channel == "inapp")))
+        assert ("at_risk", "agency:000.00.12.H19:specialist") in kinds
+        assert ("overdue", "agency:000.00.12.H19:supervisor") in kinds
+
+        with pytest.raises(WorkflowUpdateFailedError):
+            await handle.execute_update(DossierWorkflow.apologize, ApologizeInput(
+                new_due=vn(2027, 1, 20, 9, 0), reason="Ngày cũ", actor=LEADER))
+        state = await handle.execute_update(DossierWorkflow.apologize, ApologizeInput(
+            new_due=vn(2027, 1, 29, 16, 0), reason="Chờ kết quả xác minh", actor=LEADER))
+        assert (state.due_at, state.overdue, state.apology_used) == (
+            vn(2027, 1, 29, 16, 0), False, True)
+        assert [d.reason for d in state.due_history] == ["received", "apology"]
+        with pytest.raises(WorkflowUpdateFailedError) as second:
+            await handle.execute_update(DossierWorkflow.apologize, ApologizeInput(
+                new_due=vn(2027, 2, 3, 9, 0), reason="Lần hai", actor=LEADER))
+        assert "một lần" in str(second.value.cause)
+
+        await handle.execute_update(DossierWorkflow.approve, ApproveInput(actor=SPECIALIST))
+        await handle.execute_update(DossierWorkflow.approve, ApproveInput(actor=LEADER))
+        await handle.execute_update(DossierWorkflow.issue_result,
+                                    IssueResultInput(documents=[RESULT], actor=ISSUER))
+        outcome = await handle.result()
+        # finished before the new appointment, but it was overdue: late stays late
+        assert (outcome.status, outcome.timeliness) == ("COMPLETED", "late")
+        with h.db.session() as session:
+            row = session.get(Dossier, handle.id)
+            assert row is not None and (row.timeliness, row.was_overdue, row.overdue) == (
+                "late", True, False)
+
+
+async def test_two_supplement_requests_count_as_late(tmp_path: Path) -> None:
+    async with harness(tmp_path) as h, h.worker():
+        start = vn(2027, 1, 11, 9, 0)
+        await h.travel_to(start)
+        handle = await h.start(dossier_input(h.new_code(), start))
+        await handle.execute_update(DossierWorkflow.accept, AcceptInput(actor=RECEPTION))
+        for _ in range(2):
+            await handle.execute_update(DossierWorkflow.request_supplement,
+                                        RequestSupplementInput(items=["Tờ khai"], actor=SPECIALIST))
+            await handle.signal(DossierWorkflow.supplement, SupplementInput())
+            await h.env.sleep(timedelta(seconds=1))
+        await handle.execute_update(DossierWorkflow.approve, ApproveInput(actor=SPECIALIST))
+        await handle.execute_update(DossierWorkflow.approve, ApproveInput(actor=LEADER))
+        await handle.execute_update(DossierWorkflow.issue_result,
+                                    IssueResultInput(documents=[RESULT], actor=ISSUER))
+        outcome = await handle.result()
+        assert outcome.timeliness == "late"  # Decision 766: more than one supplement request
