@@ -1,0 +1,190 @@
+"""Validating a procedure's e-form: the catalog's ``form_fields`` describe it.
+
+``validate_form`` returns the cleaned values (JSON-ready: dates as
+``YYYY-MM-DD``, numbers as int where whole, checkboxes as bool) and the errors,
+keyed by field key, in Vietnamese for the citizen. Keys the form does not
+declare are dropped.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Any
+
+from dichvucong.catalog.models import FormField, Procedure
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_PHONE = re.compile(r"^0\d{9}$")
+_ID_NUMBER = re.compile(r"^\d{12}$")
+_TRUE = {"1", "true", "on", "yes", "co", "có"}
+_FALSE = {"", "0", "false", "off", "no", "khong", "không"}
+
+MSG_DATE = "Ngày không hợp lệ (định dạng YYYY-MM-DD)"
+MSG_ID_NUMBER = "Số định danh cá nhân (CCCD) phải gồm đúng 12 chữ số"
+MSG_PHONE = "Số điện thoại không hợp lệ (10 chữ số, bắt đầu bằng 0)"
+MSG_EMAIL = "Địa chỉ thư điện tử không hợp lệ"
+
+
+class _Invalid(Exception):
+    pass
+
+
+def _num(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else str(value)
+
+
+def _is_blank(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip()) or value == []
+
+
+def _clean_text(f: FormField, value: Any) -> str:
+    if not isinstance(value, str | int | float) or isinstance(value, bool):
+        raise _Invalid(f"{f.label} không hợp lệ")
+    text = str(value).strip()
+    if f.type != "textarea":
+        text = " ".join(text.split())
+    if f.max_length is not None and len(text) > f.max_length:
+        raise _Invalid(f"{f.label} không được dài quá {f.max_length} ký tự")
+    if f.pattern is not None and not re.fullmatch(f.pattern, text):
+        raise _Invalid(f.pattern_message or f"{f.label} không đúng định dạng")
+    return text
+
+
+def _clean_number(f: FormField, value: Any) -> int | float:
+    if isinstance(value, bool):
+        raise _Invalid(f"{f.label} phải là một số")
+    if isinstance(value, int | float):
+        number: float = value
+    else:
+        try:
+            number = float(str(value).strip().replace(",", "."))
+        except ValueError as exc:
+            raise _Invalid(f"{f.label} phải là một số") from exc
+    if number != number or number in (float("inf"), float("-inf")):
+        raise _Invalid(f"{f.label} phải là một số")
+    if f.min is not None and number < f.min:
+        raise _Invalid(f"{f.label} phải lớn hơn hoặc bằng {_num(f.min)}")
+    if f.max is not None and number > f.max:
+        raise _Invalid(f"{f.label} phải nhỏ hơn hoặc bằng {_num(f.max)}")
+    return int(number) if float(number).is_integer() else number
+
+
+def _clean_date(f: FormField, value: Any) -> str:
+    if isinstance(value, date):
+        return value.isoformat()
+    text = str(value).strip()
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+        raise _Invalid(MSG_DATE)
+    try:
+        return date.fromisoformat(text).isoformat()
+    except ValueError as exc:
+        raise _Invalid(MSG_DATE) from exc
+
+
+def _clean_select(f: FormField, value: Any) -> str:
+    text = str(value).strip()
+    if text not in {o.value for o in f.options}:
+        raise _Invalid(f"Lựa chọn không hợp lệ cho {f.label}")
+    return text
+
+
+def _clean_checkbox(f: FormField, value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise _Invalid(f"{f.label} không hợp lệ")
+
+
+def _clean_phone(f: FormField, value: Any) -> str:
+    text = re.sub(r"[\s.\-()]", "", str(value))
+    if text.startswith("+84"):
+        text = "0" + text[3:]
+    elif text.startswith("84") and len(text) == 11:
+        text = "0" + text[2:]
+    if not _PHONE.fullmatch(text):
+        raise _Invalid(MSG_PHONE)
+    return text
+
+
+def _clean_email(f: FormField, value: Any) -> str:
+    text = str(value).strip()
+    if len(text) > 254 or not _EMAIL.fullmatch(text):
+        raise _Invalid(MSG_EMAIL)
+    return text.lower()
+
+
+def _clean_id_number(f: FormField, value: Any) -> str:
+    text = re.sub(r"\s", "", str(value))
+    if not _ID_NUMBER.fullmatch(text):
+        raise _Invalid(MSG_ID_NUMBER)
+    return text
+
+
+_CLEANERS = {
+    "text": _clean_text,
+    "textarea": _clean_text,
+    "number": _clean_number,
+    "date": _clean_date,
+    "select": _clean_select,
+    "checkbox": _clean_checkbox,
+    "phone": _clean_phone,
+    "email": _clean_email,
+    "id_number": _clean_id_number,
+}
+
+
+def id_number_matches_birth_date(id_number: str, born: date) -> bool:
+    """The 4th digit codes century and gender (1900s: 0 male, 1 female; 2000s: 2/3;
+    2100s: 4/5; 2200s: 6/7; 2300s: 8/9), the 5th-6th the last two digits of the
+    birth year (Ministry of Public Security circulars on personal id numbers)."""
+    century = 1900 + 100 * (int(id_number[3]) // 2)
+    return century + int(id_number[4:6]) == born.year
+
+
+def _required_message(f: FormField) -> str:
+    if f.type == "select":
+        return f"Vui lòng chọn {f.label}"
+    if f.type == "checkbox":
+        return f"Vui lòng xác nhận: {f.label}"
+    return f"Vui lòng nhập {f.label}"
+
+
+def validate_form(
+    procedure: Procedure, data: dict[str, Any]
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """(cleaned values, errors by field key). Valid when the errors are empty."""
+    cleaned: dict[str, Any] = {}
+    errors: dict[str, str] = {}
+    for f in procedure.form_fields:
+        value = data.get(f.key)
+        if f.type == "checkbox":
+            try:
+                checked = False if value is None else _clean_checkbox(f, value)
+            except _Invalid as exc:
+                errors[f.key] = str(exc)
+                continue
+            if f.required and not checked:
+                errors[f.key] = _required_message(f)
+            cleaned[f.key] = checked
+            continue
+        if _is_blank(value):
+            if f.required:
+                errors[f.key] = _required_message(f)
+            continue
+        try:
+            cleaned[f.key] = _CLEANERS[f.type](f, value)
+        except _Invalid as exc:
+            errors[f.key] = str(exc)
+
+    for f in procedure.form_fields:
+        if f.matches_birth_date and f.key in cleaned and f.matches_birth_date in cleaned:
+            born = date.fromisoformat(cleaned[f.matches_birth_date])
+            if not id_number_matches_birth_date(cleaned[f.key], born):
+                errors[f.key] = (f"{f.label} không khớp với năm sinh (chữ số thứ 4 và chữ số "
+                                 f"thứ 5, 6 thể hiện thế kỷ và năm sinh)")
+    return cleaned, errors

@@ -1,0 +1,93 @@
+"""docker-compose.yml cannot run here (no Docker engine): check what can drift from the code."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from dichvucong.search_attributes import CLI_TYPES
+from dichvucong.settings import Settings
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+COMPOSE_FILE = REPO_ROOT / "docker-compose.yml"
+SEARCH_ATTRIBUTE_CREATE = re.compile(
+    r"temporal operator search-attribute create\b.*?--name\s+(\w+)\s+--type\s+(\w+)"
+)
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict[str, Any]:
+    return yaml.safe_load(COMPOSE_FILE.read_text(encoding="utf-8"))
+
+
+def environment(service: dict[str, Any]) -> dict[str, str]:
+    env = service.get("environment") or {}
+    if isinstance(env, list):  # ["KEY=value", ...]
+        return dict(item.split("=", 1) if "=" in item else (item, "") for item in env)
+    return {str(k): str(v) for k, v in env.items()}
+
+
+def command_text(service: dict[str, Any]) -> str:
+    parts = []
+    for key in ("entrypoint", "command"):
+        value = service.get(key)
+        if isinstance(value, list):
+            parts.extend(str(v) for v in value)
+        elif value:
+            parts.append(str(value))
+    return "\n".join(parts)
+
+
+def test_every_image_is_pinned(compose: dict[str, Any]) -> None:
+    for name, service in compose["services"].items():
+        image = service.get("image")
+        assert image or service.get("build"), f"{name}: neither image nor build"
+        if not image:
+            continue
+        repository, _, tag = image.rpartition(":")
+        assert repository and "/" not in tag, f"{name}: image {image!r} has no tag"
+        assert tag != "latest", f"{name}: image {image!r} is not pinned"
+        assert re.search(r"\d", tag), f"{name}: tag of {image!r} names no version"
+
+
+def test_every_dvc_variable_is_a_setting(compose: dict[str, Any]) -> None:
+    fields = {f"DVC_{name.upper()}" for name in Settings.model_fields}
+    used: set[str] = set()
+    for name, service in compose["services"].items():
+        for key in environment(service):
+            if key.startswith("DVC_"):
+                assert key in fields, f"{name}: {key} is not a field of dichvucong.settings"
+                used.add(key)
+    # The app services really are configured through settings.
+    assert {"DVC_TEMPORAL_ADDRESS", "DVC_DATABASE_URL", "DVC_SECRET_KEY"} <= used
+
+
+def test_app_services_use_postgresql_and_the_temporal_service(compose: dict[str, Any]) -> None:
+    services = compose["services"]
+    for name in ("worker", "api"):
+        env = environment(services[name])
+        assert env["DVC_DATABASE_URL"].startswith("postgresql+psycopg://")
+        assert env["DVC_TEMPORAL_ADDRESS"] == "temporal:7233"
+        assert env["DVC_ENVIRONMENT"] == "production"
+        assert services[name]["deploy"]["replicas"] >= 2
+
+
+def test_setup_job_creates_exactly_our_search_attributes(compose: dict[str, Any]) -> None:
+    created: dict[str, str] = {}
+    for service in compose["services"].values():
+        for attr, type_ in SEARCH_ATTRIBUTE_CREATE.findall(command_text(service)):
+            assert attr not in created, f"{attr} created twice"
+            created[attr] = type_
+    assert created == CLI_TYPES
+
+
+def test_setup_job_uses_the_namespace_the_apps_use(compose: dict[str, Any]) -> None:
+    services = compose["services"]
+    setup = next(s for s in services.values() if SEARCH_ATTRIBUTE_CREATE.search(command_text(s)))
+    namespace = environment(services["worker"])["DVC_TEMPORAL_NAMESPACE"]
+    assert environment(setup)["NAMESPACE"] == namespace
+    assert environment(services["api"])["DVC_TEMPORAL_NAMESPACE"] == namespace
