@@ -6,12 +6,15 @@ from fastapi import FastAPI
 from temporalio.client import Client
 
 from dichvucong.api.problems import install_problem_handlers
+from dichvucong.api.routes import auth as auth_routes
 from dichvucong.api.routes import calendar as calendar_routes
+from dichvucong.api.routes import callbacks as callback_routes
 from dichvucong.api.routes import catalog as catalog_routes
 from dichvucong.api.routes import dossiers as dossier_routes
 from dichvucong.calendar import WorkCalendar
 from dichvucong.catalog import load_catalog
 from dichvucong.db.engine import Database
+from dichvucong.documents.store import build_document_store
 from dichvucong.settings import Settings, get_settings
 
 
@@ -26,9 +29,13 @@ def create_app(settings: Settings | None = None, *, temporal: Client | None = No
     app.state.db = Database(settings.resolved_database_url)
     app.state.catalog = load_catalog()
     app.state.calendar = WorkCalendar.from_settings(settings)
+    app.state.documents = build_document_store(settings)
     app.state.temporal = temporal
     install_problem_handlers(app)
-    app.include_router(calendar_routes.router, prefix="/api/v1")
-    app.include_router(catalog_routes.router, prefix="/api/v1")
-    app.include_router(dossier_routes.router, prefix="/api/v1")
+    for module in (auth_routes, calendar_routes, catalog_routes, dossier_routes, callback_routes):
+        app.include_router(module.router, prefix="/api/v1")
+    if settings.environment != "production":
+        from dichvucong.simulators import install_simulators
+
+        install_simulators(app, settings)
     return app

@@ -80,15 +80,21 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="dichvucong", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
 
-    sub.add_parser("dev", help="everything embedded: Temporal dev server + UI, worker, web app, demo data").set_defaults(func=_cmd_dev)
-    sub.add_parser("worker", help="run the Temporal worker against the configured server").set_defaults(func=_cmd_worker)
+    sub.add_parser(
+        "dev", help="everything embedded: Temporal dev server + UI, worker, web app, demo data"
+    ).set_defaults(func=_cmd_dev)
+    sub.add_parser(
+        "worker", help="run the Temporal worker against the configured server"
+    ).set_defaults(func=_cmd_worker)
     api = sub.add_parser("api", help="run the web app (uvicorn)")
     api.add_argument("--host")
     api.add_argument("--port", type=int)
     api.add_argument("--workers", type=int, default=1)
     api.set_defaults(func=_cmd_api)
     sub.add_parser("migrate", help="apply database migrations").set_defaults(func=_cmd_migrate)
-    sub.add_parser("seed", help="load the catalog and (in development) demo accounts").set_defaults(func=_cmd_seed)
+    sub.add_parser("seed", help="load the catalog and (in development) demo accounts").set_defaults(
+        func=_cmd_seed
+    )
 
     cal = sub.add_parser("calendar", help="working-day calendar")
     cal_sub = cal.add_subparsers(dest="calendar_command", required=True)

@@ -16,10 +16,17 @@ def _create_official(args: argparse.Namespace) -> int:
         raise ValueError(f"unknown agency code {args.agency!r}")
     db = Database(get_settings().resolved_database_url)
     with db.session() as session:
-        official = create_official(session=session, username=args.username, password=args.password,
-                                   agency_code=args.agency, roles=args.role,
-                                   full_name=args.full_name)
-    print(f"created official {official.username} ({', '.join(official.roles)}) at {official.agency_code}")
+        official = create_official(
+            session=session,
+            username=args.username,
+            password=args.password,
+            agency_code=args.agency,
+            roles=args.role,
+            full_name=args.full_name,
+        )
+    print(
+        f"created official {official.username} ({', '.join(official.roles)}) at {official.agency_code}"
+    )
     return 0
 
 

@@ -57,7 +57,8 @@ class Settings(BaseSettings):
     task_queue: str = Field("dossiers", description="Task queue of the dossier worker.")
     temporal_ui_port: int = Field(8233, description="Port of the dev server's Web UI.")
     temporal_ui_public_url: str = Field(
-        "http://127.0.0.1:8233", description="Base URL of the Temporal Web UI (links for supervisors)."
+        "http://127.0.0.1:8233",
+        description="Base URL of the Temporal Web UI (links for supervisors).",
     )
     temporal_db_file: Path | None = Field(
         None, description="SQLite file of the dev server (default: <var_dir>/temporal.db)."
@@ -95,16 +96,67 @@ class Settings(BaseSettings):
         30, description="Working days a citizen has to supplement before the dossier is closed."
     )
     payment_reminder_days: int = Field(2, description="Working days before a payment reminder.")
-    payment_expiry_days: int = Field(5, description="Working days before an unpaid dossier expires.")
+    payment_expiry_days: int = Field(
+        5, description="Working days before an unpaid dossier expires."
+    )
     postal_dispatch_limit_hours: int = Field(
         24, description="Hours from result to shipment creation (postal regulation)."
     )
-    at_risk_days: int = Field(1, description="Working days before the due moment for the at-risk notice.")
+    at_risk_days: int = Field(
+        1, description="Working days before the due moment for the at-risk notice."
+    )
 
     # Documents
-    documents_dir: Path | None = Field(None, description="Document store folder (default <var_dir>/documents).")
+    documents_dir: Path | None = Field(
+        None, description="Document store folder (default <var_dir>/documents)."
+    )
     max_file_bytes: int = Field(10 * 1024 * 1024, description="Largest accepted upload.")
-    max_dossier_bytes: int = Field(50 * 1024 * 1024, description="Largest total upload per dossier.")
+    max_dossier_bytes: int = Field(
+        50 * 1024 * 1024, description="Largest total upload per dossier."
+    )
+
+    document_store: Literal["local"] = Field(
+        "local", description="Document store backend (local disk; S3-compatible planned)."
+    )
+    document_sweep_grace_hours: int = Field(
+        24, description="Hours before an unreferenced uploaded file may be swept."
+    )
+
+    # Payment gateway (national payment platform, PayGov-style)
+    payment_gateway_url: str | None = Field(
+        None,
+        description="Gateway base URL (default: the simulator at <public_base_url>/_sim/payment).",
+    )
+    payment_merchant_code: str = Field(
+        "DVC-DONGNAI", description="Our merchant code at the gateway."
+    )
+    payment_secret: str = Field(
+        "dev-payment-secret", description="Shared secret of the gateway's check field."
+    )
+
+    # Public postal service
+    postal_api_url: str | None = Field(
+        None,
+        description="Postal API base URL (default: the simulator at <public_base_url>/_sim/postal).",
+    )
+    postal_secret: str = Field("dev-postal-secret", description="Shared secret of postal webhooks.")
+
+    # Notifications
+    smtp_host: str = Field("127.0.0.1", description="SMTP server for citizen emails.")
+    smtp_port: int = Field(8025, description="SMTP port (the dev stack runs a local server here).")
+    smtp_from: str = Field(
+        "Cổng Dịch vụ công Đồng Nai <no-reply@dichvucong.local>", description="Sender of emails."
+    )
+    smtp_starttls: bool = Field(False, description="Use STARTTLS.")
+    smtp_username: str | None = Field(None, description="SMTP login.")
+    smtp_password: str | None = Field(None, description="SMTP password.")
+    sms_sink_file: Path | None = Field(
+        None, description="Development SMS sink (default <var_dir>/sms.jsonl)."
+    )
+    dev_mail_dir: Path | None = Field(
+        None,
+        description="Folder of the development SMTP server's mailbox (default <var_dir>/mail).",
+    )
 
     # Development
     demo_password: str = Field("demo12345", description="Password of seeded demo accounts.")
@@ -117,8 +169,15 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _refuse_placeholders_in_production(self) -> Settings:
-        if self.environment == "production" and self.secret_key == PLACEHOLDER_SECRET:
-            raise ValueError("DVC_SECRET_KEY must be set to a real secret in production")
+        if self.environment == "production":
+            placeholders = {
+                "DVC_SECRET_KEY": self.secret_key == PLACEHOLDER_SECRET,
+                "DVC_PAYMENT_SECRET": self.payment_secret == "dev-payment-secret",
+                "DVC_POSTAL_SECRET": self.postal_secret == "dev-postal-secret",
+            }
+            unset = [name for name, placeholder in placeholders.items() if placeholder]
+            if unset:
+                raise ValueError(f"{', '.join(unset)} must be set to real secrets in production")
         return self
 
     @property

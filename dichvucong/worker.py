@@ -29,7 +29,7 @@ def build_activities(settings: Settings, db: Database) -> list[Callable[..., Any
 
     deadlines = DeadlineActivities(WorkCalendar.from_settings(settings))
     records = RecordActivities(db)
-    notify = NotifyActivities(db, channels=build_channels(settings))
+    notify = NotifyActivities(db, channels=build_channels(settings, db))
     return [
         deadlines.plan_deadline,
         records.record_transition,
@@ -64,8 +64,9 @@ async def run_worker(settings: Settings) -> None:
     client = await connect(settings)
     db = Database(settings.resolved_database_url)
     worker = build_worker(client, settings, build_activities(settings, db))
-    log.info("worker_started task_queue=%s address=%s", settings.task_queue,
-             settings.temporal_address)
+    log.info(
+        "worker_started task_queue=%s address=%s", settings.task_queue, settings.temporal_address
+    )
     try:
         await worker.run()
     except asyncio.CancelledError:

@@ -10,8 +10,14 @@ from dichvucong.db.models import OfficialAccount
 
 
 def create_official(
-    *, session: Session, username: str, password: str, agency_code: str, roles: list[str],
-    full_name: str | None = None, update_existing: bool = False,
+    *,
+    session: Session,
+    username: str,
+    password: str,
+    agency_code: str,
+    roles: list[str],
+    full_name: str | None = None,
+    update_existing: bool = False,
 ) -> OfficialAccount:
     unknown = [r for r in roles if r not in {x.value for x in Role}]
     if unknown:
@@ -20,11 +26,14 @@ def create_official(
         raise ValueError("an official needs at least one role")
     if len(password) < 8:
         raise ValueError("password must have at least 8 characters")
-    existing = session.exec(select(OfficialAccount).where(OfficialAccount.username == username)).first()
+    existing = session.exec(
+        select(OfficialAccount).where(OfficialAccount.username == username)
+    ).first()
     if existing is not None and not update_existing:
         raise ValueError(f"official {username!r} already exists")
-    official = existing or OfficialAccount(username=username, full_name="", agency_code="",
-                                           password_hash="")
+    official = existing or OfficialAccount(
+        username=username, full_name="", agency_code="", password_hash=""
+    )
     official.full_name = full_name or username
     official.agency_code = agency_code
     official.roles = sorted(set(roles))

@@ -90,8 +90,15 @@ class NotifyActivities:
         subject, body = compose(request)
         created = 0
         for recipient in recipients(request):
-            message = OutgoingMessage(request.dossier_code, request.seq, recipient, request.kind,
-                                      subject, body, request.citizen_id)
+            message = OutgoingMessage(
+                request.dossier_code,
+                request.seq,
+                recipient,
+                request.kind,
+                subject,
+                body,
+                request.citizen_id,
+            )
             if self._claim(message, "inapp"):
                 created += 1
             for channel in self._channels:
@@ -109,11 +116,17 @@ class NotifyActivities:
 
     def _claim(self, message: OutgoingMessage, channel: str) -> bool:
         with self._db.session() as session:
-            session.add(Notification(
-                dossier_code=message.dossier_code, seq=message.seq, channel=channel,
-                recipient=message.recipient, kind=message.kind, subject=message.subject,
-                body=message.body,
-            ))
+            session.add(
+                Notification(
+                    dossier_code=message.dossier_code,
+                    seq=message.seq,
+                    channel=channel,
+                    recipient=message.recipient,
+                    kind=message.kind,
+                    subject=message.subject,
+                    body=message.body,
+                )
+            )
             try:
                 session.commit()
             except IntegrityError:
@@ -123,10 +136,14 @@ class NotifyActivities:
 
     def _release(self, message: OutgoingMessage, channel: str) -> None:
         with self._db.session() as session:
-            row = session.exec(select(Notification).where(
-                Notification.dossier_code == message.dossier_code,
-                Notification.seq == message.seq, Notification.channel == channel,
-                Notification.recipient == message.recipient)).first()
+            row = session.exec(
+                select(Notification).where(
+                    Notification.dossier_code == message.dossier_code,
+                    Notification.seq == message.seq,
+                    Notification.channel == channel,
+                    Notification.recipient == message.recipient,
+                )
+            ).first()
             if row is not None:
                 session.delete(row)
                 session.commit()

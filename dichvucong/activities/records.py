@@ -42,31 +42,54 @@ class RecordActivities:
         dossier = session.get(Dossier, record.dossier_code)
         if dossier is None:
             # Started outside the API (Temporal CLI, tests): the first record creates the row.
-            dossier = Dossier(code=record.dossier_code, procedure_code=record.snapshot.procedure_code,
-                              agency_code=record.snapshot.agency_code,
-                              submitted_at=record.snapshot.submitted_at)
+            dossier = Dossier(
+                code=record.dossier_code,
+                procedure_code=record.snapshot.procedure_code,
+                agency_code=record.snapshot.agency_code,
+                submitted_at=record.snapshot.submitted_at,
+            )
         if record.seq > dossier.last_seq:
             _apply_snapshot(dossier, record.snapshot)
             dossier.last_seq = record.seq
             dossier.updated_at = utcnow()
         session.add(dossier)
-        session.add(DossierEvent(
-            dossier_code=record.dossier_code, seq=record.seq, at=record.at, actor=record.actor,
-            action=record.action, from_status=record.from_status, to_status=record.to_status,
-            step=record.step, note=record.note, data=record.data,
-        ))
+        session.add(
+            DossierEvent(
+                dossier_code=record.dossier_code,
+                seq=record.seq,
+                at=record.at,
+                actor=record.actor,
+                action=record.action,
+                from_status=record.from_status,
+                to_status=record.to_status,
+                step=record.step,
+                note=record.note,
+                data=record.data,
+            )
+        )
         session.flush()
-        known = {(d.kind, d.slot, d.sha256) for d in session.exec(
-            select(DossierDocument).where(DossierDocument.dossier_code == record.dossier_code))}
+        known = {
+            (d.kind, d.slot, d.sha256)
+            for d in session.exec(
+                select(DossierDocument).where(DossierDocument.dossier_code == record.dossier_code)
+            )
+        }
         for ref in record.documents:
             if (record.document_kind, ref.slot, ref.sha256) in known:
                 continue
             known.add((record.document_kind, ref.slot, ref.sha256))
-            session.add(DossierDocument(
-                dossier_code=record.dossier_code, kind=record.document_kind, slot=ref.slot,
-                name=ref.name or ref.slot, media_type=ref.media_type, size=ref.size,
-                sha256=ref.sha256, added_at=record.at,
-            ))
+            session.add(
+                DossierDocument(
+                    dossier_code=record.dossier_code,
+                    kind=record.document_kind,
+                    slot=ref.slot,
+                    name=ref.name or ref.slot,
+                    media_type=ref.media_type,
+                    size=ref.size,
+                    sha256=ref.sha256,
+                    added_at=record.at,
+                )
+            )
         session.commit()
         return True
 
@@ -75,4 +98,5 @@ def _apply_snapshot(dossier: Dossier, snapshot: DossierSnapshot) -> None:
     values = asdict(snapshot)
     for column in SNAPSHOT_COLUMNS:
         setattr(dossier, column, values[column])
-    dossier.state = values["state"]
+    # Merge: the API keeps its own keys there (fee lines) that the workflow does not send.
+    dossier.state = {**(dossier.state or {}), **values["state"]}

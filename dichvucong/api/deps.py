@@ -7,12 +7,18 @@ from collections.abc import Iterator
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.security import OAuth2PasswordBearer
 from sqlmodel import Session
 from temporalio.client import Client
 
+from dichvucong.accounts.citizens import load_principal
+from dichvucong.accounts.principal import Principal
+from dichvucong.accounts.tokens import InvalidToken, read_token
+from dichvucong.api.problems import DomainError, Forbidden
 from dichvucong.calendar import WorkCalendar
 from dichvucong.catalog import Catalog
 from dichvucong.db.engine import Database
+from dichvucong.documents.store import LocalDocumentStore
 from dichvucong.settings import Settings
 from dichvucong.temporal_client import connect
 
@@ -38,6 +44,10 @@ def get_calendar(request: Request) -> WorkCalendar:
     return request.app.state.calendar
 
 
+def get_document_store(request: Request) -> LocalDocumentStore:
+    return request.app.state.documents
+
+
 _client_lock = asyncio.Lock()
 
 
@@ -56,3 +66,54 @@ SessionDep = Annotated[Session, Depends(get_session)]
 CatalogDep = Annotated[Catalog, Depends(get_catalog)]
 CalendarDep = Annotated[WorkCalendar, Depends(get_calendar)]
 TemporalDep = Annotated[Client, Depends(get_temporal)]
+DocumentStoreDep = Annotated[LocalDocumentStore, Depends(get_document_store)]
+
+
+# --- who is calling ----------------------------------------------------------------
+
+SESSION_COOKIE = "dvc_session"
+_bearer = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
+
+
+def _principal_from_request(request: Request, token: str | None) -> Principal | None:
+    raw = token or request.cookies.get(SESSION_COOKIE)
+    if not raw:
+        return None
+    try:
+        claims = read_token(request.app.state.settings.secret_key, raw)
+    except InvalidToken:
+        return None
+    with request.app.state.db.session() as session:
+        return load_principal(session, claims.subject)
+
+
+def optional_principal(
+    request: Request, token: Annotated[str | None, Depends(_bearer)]
+) -> Principal | None:
+    return _principal_from_request(request, token)
+
+
+def current_principal(
+    principal: Annotated[Principal | None, Depends(optional_principal)],
+) -> Principal:
+    if principal is None:
+        raise DomainError("unauthenticated", "Vui lòng đăng nhập.", status=401)
+    return principal
+
+
+def current_citizen(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
+    if not principal.is_citizen:
+        raise Forbidden("citizen_only", "Chức năng dành cho công dân.")
+    return principal
+
+
+def current_official(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
+    if not principal.is_official:
+        raise Forbidden("official_only", "Chức năng dành cho cán bộ.")
+    return principal
+
+
+OptionalPrincipal = Annotated[Principal | None, Depends(optional_principal)]
+CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
+CurrentCitizen = Annotated[Principal, Depends(current_citizen)]
+CurrentOfficial = Annotated[Principal, Depends(current_official)]

@@ -39,33 +39,49 @@ class Forbidden(DomainError):
 
 
 def problem(status: int, title: str, detail: str, code: str, **extra: Any) -> JSONResponse:
-    body: dict[str, Any] = {"type": f"about:blank#{code}", "title": title, "status": status,
-                            "detail": detail, "code": code}
+    body: dict[str, Any] = {
+        "type": f"about:blank#{code}",
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "code": code,
+    }
     body.update(extra)
     return JSONResponse(body, status_code=status, media_type=PROBLEM_MEDIA_TYPE)
 
 
-_TITLES = {400: "Yêu cầu không hợp lệ", 401: "Chưa đăng nhập", 403: "Không có quyền",
-           404: "Không tìm thấy", 409: "Xung đột trạng thái", 413: "Dữ liệu quá lớn",
-           422: "Dữ liệu không hợp lệ", 429: "Quá nhiều yêu cầu"}
+_TITLES = {
+    400: "Yêu cầu không hợp lệ",
+    401: "Chưa đăng nhập",
+    403: "Không có quyền",
+    404: "Không tìm thấy",
+    409: "Xung đột trạng thái",
+    413: "Dữ liệu quá lớn",
+    422: "Dữ liệu không hợp lệ",
+    429: "Quá nhiều yêu cầu",
+}
 
 
 def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def _domain(_: Request, exc: DomainError) -> JSONResponse:
-        return problem(exc.status, _TITLES.get(exc.status, "Lỗi"), exc.detail, exc.code, **exc.extra)
+        return problem(
+            exc.status, _TITLES.get(exc.status, "Lỗi"), exc.detail, exc.code, **exc.extra
+        )
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
         errors = [{"loc": list(e.get("loc", ())), "msg": e.get("msg", "")} for e in exc.errors()]
-        return problem(422, _TITLES[422], "Dữ liệu gửi lên không hợp lệ.", "validation_error",
-                       errors=errors)
+        return problem(
+            422, _TITLES[422], "Dữ liệu gửi lên không hợp lệ.", "validation_error", errors=errors
+        )
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
         detail = exc.detail if isinstance(exc.detail, str) else "Lỗi"
-        response = problem(exc.status_code, _TITLES.get(exc.status_code, "Lỗi"), detail,
-                           f"http_{exc.status_code}")
+        response = problem(
+            exc.status_code, _TITLES.get(exc.status_code, "Lỗi"), detail, f"http_{exc.status_code}"
+        )
         for key, value in (exc.headers or {}).items():
             response.headers[key] = value
         return response

@@ -90,9 +90,7 @@ class DossierCodeCounter(SQLModel, table=True):
 
 class Dossier(SQLModel, table=True):
     __tablename__ = "dossier"
-    __table_args__ = (
-        sa.Index("ix_dossier_agency_status_due", "agency_code", "status", "due_at"),
-    )
+    __table_args__ = (sa.Index("ix_dossier_agency_status_due", "agency_code", "status", "due_at"),)
     code: str = Field(primary_key=True, max_length=64)
     procedure_code: str = Field(index=True, max_length=40)
     agency_code: str = Field(index=True, max_length=40)
@@ -166,9 +164,7 @@ class Notification(SQLModel, table=True):
     """In-app notices; unique per (dossier, transition, channel, recipient)."""
 
     __tablename__ = "notification"
-    __table_args__ = (
-        sa.UniqueConstraint("dossier_code", "seq", "channel", "recipient"),
-    )
+    __table_args__ = (sa.UniqueConstraint("dossier_code", "seq", "channel", "recipient"),)
     id: int | None = Field(default=None, primary_key=True)
     dossier_code: str = Field(index=True, max_length=64)
     seq: int

@@ -68,8 +68,12 @@ with workflow.unsafe.imports_passed_through():
     from dichvucong.workflows.rules import allowed_actions
 
 # Writes to our own database: retry until it is back (a DB outage must not lose a transition).
-DB_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30))
-OUTSIDE_RETRY = RetryPolicy(initial_interval=timedelta(seconds=2), maximum_interval=timedelta(minutes=5))
+DB_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30)
+)
+OUTSIDE_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=2), maximum_interval=timedelta(minutes=5)
+)
 
 
 @dataclass
@@ -149,15 +153,21 @@ class DossierWorkflow:
             case.payment_status = "pending"
         deadline = await self._plan(inp.submitted_at, hours=self._rules.reception_limit_hours)
         self._timers.reception_late = deadline.due_at
-        await self._transition("submit", CaseStatus.SUBMITTED, actor="citizen",
-                               documents=inp.documents, document_kind="submitted")
+        await self._transition(
+            "submit",
+            CaseStatus.SUBMITTED,
+            actor="citizen",
+            documents=inp.documents,
+            document_kind="submitted",
+        )
 
         while case.status not in FINAL_STATUSES:
             earliest = self._timers.earliest()
             timeout = None if earliest is None else max(earliest - workflow.now(), timedelta(0))
             try:
                 await workflow.wait_condition(
-                    lambda: bool(self._inbox), timeout=timeout,
+                    lambda: bool(self._inbox),
+                    timeout=timeout,
                     timeout_summary=self._timer_summary() if timeout is not None else None,
                 )
             except TimeoutError:
@@ -176,8 +186,9 @@ class DossierWorkflow:
             ticket.done = True
         self._inbox.clear()
         await workflow.wait_condition(workflow.all_handlers_finished)
-        return DossierOutcome(status=case.status, timeliness=case.timeliness,
-                              finished_at=case.finished_at)
+        return DossierOutcome(
+            status=case.status, timeliness=case.timeliness, finished_at=case.finished_at
+        )
 
     # ------------------------------------------------------------- queries
 
@@ -186,15 +197,29 @@ class DossierWorkflow:
         case, inp = self._case, self._inp
         step_key, step_name = self._step_key_name()
         return DossierState(
-            dossier_code=inp.dossier_code, status=case.status, step=step_key, step_name=step_name,
-            due_at=case.due_at, statutory_due_at=case.statutory_due_at, overdue=case.overdue,
-            was_overdue=case.was_overdue, supplement_count=case.supplement_count,
-            apology_used=case.apology_used, payment_status=case.payment_status,
-            fee_amount=inp.fee_amount, delivery=inp.delivery, tracking_number=case.tracking_number,
-            seq=case.seq, allowed_actions=self._allowed(), hand_overs=list(case.hand_overs),
-            due_history=list(case.due_history), pending_supplement_items=list(case.pending_items),
-            result_documents=list(case.result_documents), timeliness=case.timeliness,
-            received_at=case.received_at, finished_at=case.finished_at,
+            dossier_code=inp.dossier_code,
+            status=case.status,
+            step=step_key,
+            step_name=step_name,
+            due_at=case.due_at,
+            statutory_due_at=case.statutory_due_at,
+            overdue=case.overdue,
+            was_overdue=case.was_overdue,
+            supplement_count=case.supplement_count,
+            apology_used=case.apology_used,
+            payment_status=case.payment_status,
+            fee_amount=inp.fee_amount,
+            delivery=inp.delivery,
+            tracking_number=case.tracking_number,
+            seq=case.seq,
+            allowed_actions=self._allowed(),
+            hand_overs=list(case.hand_overs),
+            due_history=list(case.due_history),
+            pending_supplement_items=list(case.pending_items),
+            result_documents=list(case.result_documents),
+            timeliness=case.timeliness,
+            received_at=case.received_at,
+            finished_at=case.finished_at,
         )
 
     # ---------------------------------------- officials: updates + signals
@@ -394,15 +419,26 @@ class DossierWorkflow:
         allowed = self._allowed()
         holders = [role for role, actions in allowed.items() if action in actions]
         if action == "apologize" and not holders and case.status == CaseStatus.PROCESSING:
-            raise ValueError(texts.refusal("apology_used" if case.apology_used
-                                           else "apology_not_due"))
+            raise ValueError(
+                texts.refusal("apology_used" if case.apology_used else "apology_not_due")
+            )
         if action == "pay" or not holders:
-            raise ValueError(texts.refusal("wrong_status", action=texts.action_label(action),
-                                           status=texts.status_label(case.status)))
+            raise ValueError(
+                texts.refusal(
+                    "wrong_status",
+                    action=texts.action_label(action),
+                    status=texts.status_label(case.status),
+                )
+            )
         role = getattr(getattr(payload, "actor", None), "role", None)
         if role is not None and role not in holders and role not in ("supervisor", "admin"):
-            raise ValueError(texts.refusal("wrong_role", role=texts.ROLE_LABELS.get(role, role),
-                                           action=texts.action_label(action)))
+            raise ValueError(
+                texts.refusal(
+                    "wrong_role",
+                    role=texts.ROLE_LABELS.get(role, role),
+                    action=texts.action_label(action),
+                )
+            )
         self._check_payload(action, payload)
 
     def _check_payload(self, action: str, payload: Any) -> None:
@@ -430,8 +466,9 @@ class DossierWorkflow:
             if not payload.receipt_no.strip():
                 raise ValueError(texts.refusal("receipt_required"))
             if payload.amount != inp.fee_amount:
-                raise ValueError(texts.refusal("amount_mismatch", amount=payload.amount,
-                                               fee=inp.fee_amount))
+                raise ValueError(
+                    texts.refusal("amount_mismatch", amount=payload.amount, fee=inp.fee_amount)
+                )
         if action == "issue_result" and not payload.documents:
             raise ValueError(texts.refusal("documents_required"))
         if action == "redispatch" and not (payload.address or case.delivery_address):
@@ -442,10 +479,14 @@ class DossierWorkflow:
         step_role = steps[case.step_index].role if 0 <= case.step_index < len(steps) else None
         step_key, _ = self._step_key_name()
         return allowed_actions(
-            status=case.status, step=step_key, step_role=step_role,
+            status=case.status,
+            step=step_key,
+            step_role=step_role,
             step_index=case.step_index,
+            last_step=case.step_index == len(steps) - 1,
             apology_open=(case.at_risk or case.overdue) and not case.apology_used,
-            delivery=self._inp.delivery, paid=case.payment_status == "paid",
+            delivery=self._inp.delivery,
+            paid=case.payment_status == "paid",
         )
 
     def _step_key_name(self) -> tuple[str | None, str | None]:
@@ -510,12 +551,17 @@ class DossierWorkflow:
         elif action == "hand_over":
             await self._complete("hand_over", actor, p.note)
 
-    async def _start_processing(self, action: str, actor: str, note: str | None, *,
-                                reason: str) -> None:
+    async def _start_processing(
+        self, action: str, actor: str, note: str | None, *, reason: str
+    ) -> None:
         """The statutory clock starts (or restarts from zero after a supplement)."""
         case, inp = self._case, self._inp
-        deadline = await self._plan(workflow.now(), days=inp.time_limit_days,
-                                    hours=inp.time_limit_hours, warn_days=self._rules.at_risk_days)
+        deadline = await self._plan(
+            workflow.now(),
+            days=inp.time_limit_days,
+            hours=inp.time_limit_hours,
+            warn_days=self._rules.at_risk_days,
+        )
         case.due_at = case.statutory_due_at = deadline.due_at
         case.overdue = case.at_risk = False
         case.due_history.append(DueChange(at=workflow.now(), due_at=deadline.due_at, reason=reason))
@@ -532,15 +578,28 @@ class DossierWorkflow:
         if case.step_index < len(inp.steps):
             step = inp.steps[case.step_index]
             step_deadline = await self._plan(workflow.now(), days=step.budget_days)
-            case.hand_overs.append(HandOver(step=step.key, step_name=step.name, role=step.role,
-                                            received_at=workflow.now(),
-                                            due_at=step_deadline.due_at))
+            case.hand_overs.append(
+                HandOver(
+                    step=step.key,
+                    step_name=step.name,
+                    role=step.role,
+                    received_at=workflow.now(),
+                    due_at=step_deadline.due_at,
+                )
+            )
         else:
-            case.hand_overs.append(HandOver(step=STEP_ISSUE, step_name="Ban hành kết quả",
-                                            role="issuer", received_at=workflow.now(),
-                                            due_at=case.due_at))
-        await self._transition(action, CaseStatus.PROCESSING, actor=actor, note=note,
-                               from_status=from_status)
+            case.hand_overs.append(
+                HandOver(
+                    step=STEP_ISSUE,
+                    step_name="Ban hành kết quả",
+                    role="issuer",
+                    received_at=workflow.now(),
+                    due_at=case.due_at,
+                )
+            )
+        await self._transition(
+            action, CaseStatus.PROCESSING, actor=actor, note=note, from_status=from_status
+        )
 
     async def _finish_step(self, action: str, actor: str) -> None:
         if not self._case.hand_overs:
@@ -564,9 +623,14 @@ class DossierWorkflow:
         self._timers.reception_late = None
         expiry = await self._plan(workflow.now(), days=self._rules.supplement_window_days)
         self._timers.supplement_expiry = expiry.due_at
-        await self._transition("request_supplement", CaseStatus.SUPPLEMENT_REQUESTED, actor=actor,
-                               note=p.note or None, data={"items": case.pending_items},
-                               notify_items=case.pending_items)
+        await self._transition(
+            "request_supplement",
+            CaseStatus.SUPPLEMENT_REQUESTED,
+            actor=actor,
+            note=p.note or None,
+            data={"items": case.pending_items},
+            notify_items=case.pending_items,
+        )
 
     async def _receive_supplement(self, p: SupplementInput) -> None:
         case = self._case
@@ -575,14 +639,21 @@ class DossierWorkflow:
         data = {"form_changes": sorted(p.form_changes)} if p.form_changes else {}
         if case.supplement_from == CaseStatus.PROCESSING:
             self._attached = (list(p.documents), "supplement")
-            await self._start_processing("supplement", "citizen", p.note or None,
-                                         reason="supplement_restart")
+            await self._start_processing(
+                "supplement", "citizen", p.note or None, reason="supplement_restart"
+            )
         else:
             deadline = await self._plan(workflow.now(), hours=self._rules.reception_limit_hours)
             self._timers.reception_late = deadline.due_at
-            await self._transition("supplement", CaseStatus.SUBMITTED, actor="citizen",
-                                   note=p.note or None, documents=p.documents,
-                                   document_kind="supplement", data=data)
+            await self._transition(
+                "supplement",
+                CaseStatus.SUBMITTED,
+                actor="citizen",
+                note=p.note or None,
+                documents=p.documents,
+                document_kind="supplement",
+                data=data,
+            )
 
     async def _apologize(self, p: ApologizeInput, actor: str) -> None:
         case = self._case
@@ -592,8 +663,13 @@ class DossierWorkflow:
         case.due_history.append(DueChange(at=workflow.now(), due_at=p.new_due, reason="apology"))
         self._timers.due = p.new_due
         self._timers.warn = None
-        await self._transition("apologize", case.status, actor=actor, note=p.reason,
-                               data={"new_due": p.new_due.isoformat()})
+        await self._transition(
+            "apologize",
+            case.status,
+            actor=actor,
+            note=p.reason,
+            data={"new_due": p.new_due.isoformat()},
+        )
 
     async def _await_payment(self, action: str, actor: str, note: str | None) -> None:
         reminder = await self._plan(workflow.now(), days=self._rules.payment_reminder_days)
@@ -601,24 +677,43 @@ class DossierWorkflow:
         self._timers.payment_reminder = reminder.due_at
         self._timers.payment_expiry = expiry.due_at
         self._timers.payment_check = workflow.now() + self._payment_check_interval()
-        await self._transition(action, CaseStatus.AWAITING_PAYMENT, actor=actor, note=note,
-                               data={"payment_ref": payment_reference(self._inp.dossier_code),
-                                     "amount": self._inp.fee_amount})
+        await self._transition(
+            action,
+            CaseStatus.AWAITING_PAYMENT,
+            actor=actor,
+            note=note,
+            data={
+                "payment_ref": payment_reference(self._inp.dossier_code),
+                "amount": self._inp.fee_amount,
+            },
+        )
 
     async def _payment_callback(self, p: PaymentConfirmedInput) -> None:
         case, inp = self._case, self._inp
         expected = payment_reference(inp.dossier_code)
-        valid = (case.status == CaseStatus.AWAITING_PAYMENT and case.payment_status != "paid"
-                 and p.payment_ref == expected and p.amount == inp.fee_amount)
+        valid = (
+            case.status == CaseStatus.AWAITING_PAYMENT
+            and case.payment_status != "paid"
+            and p.payment_ref == expected
+            and p.amount == inp.fee_amount
+        )
         if not valid:
             # Recorded for the accountant, then ignored: the case does not move.
-            await self._transition("payment_mismatch", case.status, actor="gateway",
-                                   data={"payment_ref": p.payment_ref, "amount": p.amount,
-                                         "expected_amount": inp.fee_amount},
-                                   notify=False)
+            await self._transition(
+                "payment_mismatch",
+                case.status,
+                actor="gateway",
+                data={
+                    "payment_ref": p.payment_ref,
+                    "amount": p.amount,
+                    "expected_amount": inp.fee_amount,
+                },
+                notify=False,
+            )
             return
-        await self._paid("payment_confirmed", "gateway", "online",
-                         f"Giao dịch {p.transaction_id}".strip())
+        await self._paid(
+            "payment_confirmed", "gateway", "online", f"Giao dịch {p.transaction_id}".strip()
+        )
 
     async def _paid(self, action: str, actor: str, method: str, note: str) -> None:
         case = self._case
@@ -665,21 +760,31 @@ class DossierWorkflow:
         case.dispatch_attempts += 1
         shipment: Shipment = await workflow.execute_activity(
             "dispatch_result",
-            ShipmentRequest(dossier_code=inp.dossier_code,
-                            idempotency_key=f"{inp.dossier_code}:ship:{case.dispatch_attempts}",
-                            address=case.delivery_address or "", applicant_id=inp.applicant_id,
-                            documents=list(case.result_documents)),
-            result_type=Shipment, start_to_close_timeout=self._outside_timeout(),
-            retry_policy=OUTSIDE_RETRY, summary="Tạo vận đơn bưu chính",
+            ShipmentRequest(
+                dossier_code=inp.dossier_code,
+                idempotency_key=f"{inp.dossier_code}:ship:{case.dispatch_attempts}",
+                address=case.delivery_address or "",
+                applicant_id=inp.applicant_id,
+                documents=list(case.result_documents),
+            ),
+            result_type=Shipment,
+            start_to_close_timeout=self._outside_timeout(),
+            retry_policy=OUTSIDE_RETRY,
+            summary="Tạo vận đơn bưu chính",
         )
         case.tracking_number = shipment.tracking_number
         case.dispatched_at = shipment.created_at
         limit = timedelta(hours=self._rules.postal_dispatch_limit_hours)
         case.dispatch_late = case.finished_at is not None and (
-            shipment.created_at - case.finished_at > limit)
-        await self._transition(action, CaseStatus.DISPATCHED, actor=actor, note=note,
-                               data={"tracking_number": shipment.tracking_number,
-                                     "dispatch_late": case.dispatch_late})
+            shipment.created_at - case.finished_at > limit
+        )
+        await self._transition(
+            action,
+            CaseStatus.DISPATCHED,
+            actor=actor,
+            note=note,
+            data={"tracking_number": shipment.tracking_number, "dispatch_late": case.dispatch_late},
+        )
 
     async def _postal_update(self, p: PostalUpdateInput) -> None:
         case = self._case
@@ -689,11 +794,22 @@ class DossierWorkflow:
         if p.status == "delivered":
             await self._complete("postal_update", "postal", p.note or "Đã phát thành công")
         elif p.status == "returned":
-            await self._transition("postal_update", CaseStatus.RESULT_READY, actor="postal",
-                                   note=p.note or "Bưu chính chuyển hoàn", data={"postal": "returned"})
+            await self._transition(
+                "postal_update",
+                CaseStatus.RESULT_READY,
+                actor="postal",
+                note=p.note or "Bưu chính chuyển hoàn",
+                data={"postal": "returned"},
+            )
         else:
-            await self._transition("postal_update", case.status, actor="postal", note=p.note or None,
-                                   data={"postal": p.status}, notify=False)
+            await self._transition(
+                "postal_update",
+                case.status,
+                actor="postal",
+                note=p.note or None,
+                data={"postal": p.status},
+                notify=False,
+            )
 
     async def _complete(self, action: str, actor: str, note: str | None) -> None:
         self._case.closed_at = workflow.now()
@@ -711,12 +827,17 @@ class DossierWorkflow:
         if case.payment_status == "paid" and case.payment_method == "online":
             refund = await workflow.execute_activity(
                 "request_refund",
-                RefundRequest(dossier_code=inp.dossier_code,
-                              idempotency_key=f"{inp.dossier_code}:refund",
-                              payment_ref=payment_reference(inp.dossier_code),
-                              amount=inp.fee_amount, reason=note or ""),
-                result_type=RefundResult, start_to_close_timeout=self._outside_timeout(),
-                retry_policy=OUTSIDE_RETRY, summary="Yêu cầu hoàn phí",
+                RefundRequest(
+                    dossier_code=inp.dossier_code,
+                    idempotency_key=f"{inp.dossier_code}:refund",
+                    payment_ref=payment_reference(inp.dossier_code),
+                    amount=inp.fee_amount,
+                    reason=note or "",
+                ),
+                result_type=RefundResult,
+                start_to_close_timeout=self._outside_timeout(),
+                retry_policy=OUTSIDE_RETRY,
+                summary="Yêu cầu hoàn phí",
             )
         if case.payment_status == "paid":
             case.payment_status = "refund_requested"
@@ -729,7 +850,9 @@ class DossierWorkflow:
         now, timers, case, inp = workflow.now(), self._timers, self._case, self._inp
         if timers.reception_late and timers.reception_late <= now:
             timers.reception_late = None
-            await self._event("reception_late", audience="agency", roles=["reception", "supervisor"])
+            await self._event(
+                "reception_late", audience="agency", roles=["reception", "supervisor"]
+            )
         if timers.warn and timers.warn <= now:
             timers.warn = None
             case.at_risk = True
@@ -741,8 +864,9 @@ class DossierWorkflow:
             await self._event("overdue", audience="agency", roles=["supervisor", "leader"])
         if timers.supplement_expiry and timers.supplement_expiry <= now:
             timers.supplement_expiry = None
-            await self._close(CaseStatus.WITHDRAWN, "supplement_expired", "system",
-                              "Quá thời hạn bổ sung hồ sơ")
+            await self._close(
+                CaseStatus.WITHDRAWN, "supplement_expired", "system", "Quá thời hạn bổ sung hồ sơ"
+            )
         if timers.payment_reminder and timers.payment_reminder <= now:
             timers.payment_reminder = None
             await self._event("payment_reminder", audience="citizen")
@@ -753,8 +877,9 @@ class DossierWorkflow:
             timers.payment_expiry = None
             case.payment_status = "expired"
             if inp.payment_stage == PaymentStage.ON_SUBMISSION:
-                await self._close(CaseStatus.WITHDRAWN, "payment_expired", "system",
-                                  "Quá hạn nộp phí, lệ phí")
+                await self._close(
+                    CaseStatus.WITHDRAWN, "payment_expired", "system", "Quá hạn nộp phí, lệ phí"
+                )
             else:
                 await self._event("payment_expired", audience="citizen")
                 case.payment_status = "pending"  # the counter (or a new online payment) still works
@@ -773,8 +898,10 @@ class DossierWorkflow:
         ref = payment_reference(inp.dossier_code)
         try:
             answer: PaymentStatus = await workflow.execute_activity(
-                "query_payment", PaymentQuery(dossier_code=inp.dossier_code, payment_ref=ref),
-                result_type=PaymentStatus, start_to_close_timeout=timedelta(seconds=30),
+                "query_payment",
+                PaymentQuery(dossier_code=inp.dossier_code, payment_ref=ref),
+                result_type=PaymentStatus,
+                start_to_close_timeout=timedelta(seconds=30),
                 retry_policy=RetryPolicy(maximum_attempts=3),
                 summary="Tra cứu trạng thái thanh toán",
             )
@@ -782,8 +909,11 @@ class DossierWorkflow:
             # The gateway is unreachable: the callback may still come; ask again later.
             answer = PaymentStatus(status="unknown")
         if answer.status == "paid":
-            await self._payment_callback(PaymentConfirmedInput(
-                payment_ref=ref, amount=answer.amount, transaction_id=answer.transaction_id))
+            await self._payment_callback(
+                PaymentConfirmedInput(
+                    payment_ref=ref, amount=answer.amount, transaction_id=answer.transaction_id
+                )
+            )
         elif case.status == CaseStatus.AWAITING_PAYMENT:
             self._timers.payment_check = workflow.now() + self._payment_check_interval()
 
@@ -800,26 +930,50 @@ class DossierWorkflow:
 
     # -------------------------------------------------- recording + activities
 
-    async def _plan(self, start: datetime, *, days: float | None = None,
-                    hours: float | None = None, warn_days: int = 0) -> Deadline:
+    async def _plan(
+        self,
+        start: datetime,
+        *,
+        days: float | None = None,
+        hours: float | None = None,
+        warn_days: int = 0,
+    ) -> Deadline:
         return await workflow.execute_local_activity(
             "plan_deadline",
-            DeadlineRequest(start=start, working_days=days, working_hours=hours,
-                            warn_days=warn_days),
-            result_type=Deadline, start_to_close_timeout=timedelta(seconds=10),
+            DeadlineRequest(
+                start=start, working_days=days, working_hours=hours, warn_days=warn_days
+            ),
+            result_type=Deadline,
+            start_to_close_timeout=timedelta(seconds=10),
             summary="Tính hạn theo ngày làm việc",
         )
 
     async def _event(self, kind: str, *, audience: str, roles: list[str] | None = None) -> None:
         """A timer-driven notice: recorded as an event without changing the status."""
-        await self._transition(kind, self._case.status, actor="system", audience=audience,
-                               roles=roles or [], notify_kind=kind)
+        await self._transition(
+            kind,
+            self._case.status,
+            actor="system",
+            audience=audience,
+            roles=roles or [],
+            notify_kind=kind,
+        )
 
     async def _transition(
-        self, action: str, to_status: str, *, actor: str, note: str | None = None,
-        data: dict[str, Any] | None = None, documents: list[DocumentRef] | None = None,
-        document_kind: str = "submitted", from_status: str | None = None, notify: bool = True,
-        audience: str = "citizen", roles: list[str] | None = None, notify_kind: str | None = None,
+        self,
+        action: str,
+        to_status: str,
+        *,
+        actor: str,
+        note: str | None = None,
+        data: dict[str, Any] | None = None,
+        documents: list[DocumentRef] | None = None,
+        document_kind: str = "submitted",
+        from_status: str | None = None,
+        notify: bool = True,
+        audience: str = "citizen",
+        roles: list[str] | None = None,
+        notify_kind: str | None = None,
         notify_items: list[str] | None = None,
     ) -> None:
         case, inp = self._case, self._inp
@@ -832,27 +986,53 @@ class DossierWorkflow:
             self._attached = None
         step_key, _ = self._step_key_name()
         record = TransitionRecord(
-            dossier_code=inp.dossier_code, seq=case.seq, at=now, actor=actor, action=action,
-            from_status=from_status if case.seq > 0 else None, to_status=to_status,
-            step=step_key, note=note, data=data or {}, snapshot=self._snapshot(),
-            documents=list(documents or []), document_kind=document_kind,
+            dossier_code=inp.dossier_code,
+            seq=case.seq,
+            at=now,
+            actor=actor,
+            action=action,
+            from_status=from_status if case.seq > 0 else None,
+            to_status=to_status,
+            step=step_key,
+            note=note,
+            data=data or {},
+            snapshot=self._snapshot(),
+            documents=list(documents or []),
+            document_kind=document_kind,
         )
-        tasks = [workflow.execute_activity(
-            "record_transition", record, start_to_close_timeout=timedelta(seconds=30),
-            retry_policy=DB_RETRY, summary=f"Ghi nhận: {texts.action_label(action)}",
-        )]
+        tasks = [
+            workflow.execute_activity(
+                "record_transition",
+                record,
+                start_to_close_timeout=timedelta(seconds=30),
+                retry_policy=DB_RETRY,
+                summary=f"Ghi nhận: {texts.action_label(action)}",
+            )
+        ]
         changed = case.seq == 0 or from_status != to_status
         if notify and (changed or notify_kind or action == "apologize"):
-            tasks.append(workflow.execute_activity(
-                "notify",
-                NotifyRequest(dossier_code=inp.dossier_code, seq=case.seq,
-                              kind=notify_kind or "status_changed", audience=audience,
-                              procedure_name=inp.procedure_name, agency_code=inp.agency_code,
-                              status=to_status, citizen_id=inp.applicant_id, roles=roles or [],
-                              due_at=case.due_at, items=notify_items or [], note=note),
-                start_to_close_timeout=timedelta(seconds=30), retry_policy=DB_RETRY,
-                summary=f"Thông báo: {texts.action_label(notify_kind or action)}",
-            ))
+            tasks.append(
+                workflow.execute_activity(
+                    "notify",
+                    NotifyRequest(
+                        dossier_code=inp.dossier_code,
+                        seq=case.seq,
+                        kind=notify_kind or "status_changed",
+                        audience=audience,
+                        procedure_name=inp.procedure_name,
+                        agency_code=inp.agency_code,
+                        status=to_status,
+                        citizen_id=inp.applicant_id,
+                        roles=roles or [],
+                        due_at=case.due_at,
+                        items=notify_items or [],
+                        note=note,
+                    ),
+                    start_to_close_timeout=timedelta(seconds=30),
+                    retry_policy=DB_RETRY,
+                    summary=f"Thông báo: {texts.action_label(notify_kind or action)}",
+                )
+            )
         await asyncio.gather(*tasks)
         self._publish()
 
@@ -860,15 +1040,28 @@ class DossierWorkflow:
         case, inp = self._case, self._inp
         step_key, _ = self._step_key_name()
         return DossierSnapshot(
-            procedure_code=inp.procedure_code, agency_code=inp.agency_code, status=case.status,
-            current_step=step_key, submitted_at=inp.submitted_at, received_at=case.received_at,
-            due_at=case.due_at, statutory_due_at=case.statutory_due_at,
-            finished_at=case.finished_at, closed_at=case.closed_at, overdue=case.overdue,
-            was_overdue=case.was_overdue, timeliness=case.timeliness,
-            supplement_count=case.supplement_count, apology_used=case.apology_used,
-            fee_amount=inp.fee_amount, payment_stage=inp.payment_stage,
-            payment_status=case.payment_status, payment_method=case.payment_method,
-            paid_at=case.paid_at, tracking_number=case.tracking_number, delivery=inp.delivery,
+            procedure_code=inp.procedure_code,
+            agency_code=inp.agency_code,
+            status=case.status,
+            current_step=step_key,
+            submitted_at=inp.submitted_at,
+            received_at=case.received_at,
+            due_at=case.due_at,
+            statutory_due_at=case.statutory_due_at,
+            finished_at=case.finished_at,
+            closed_at=case.closed_at,
+            overdue=case.overdue,
+            was_overdue=case.was_overdue,
+            timeliness=case.timeliness,
+            supplement_count=case.supplement_count,
+            apology_used=case.apology_used,
+            fee_amount=inp.fee_amount,
+            payment_stage=inp.payment_stage,
+            payment_status=case.payment_status,
+            payment_method=case.payment_method,
+            paid_at=case.paid_at,
+            tracking_number=case.tracking_number,
+            delivery=inp.delivery,
             state={
                 "hand_overs": [_jsonable(vars(h)) for h in case.hand_overs],
                 "due_history": [_jsonable(vars(d)) for d in case.due_history],
@@ -883,14 +1076,16 @@ class DossierWorkflow:
         """Search attributes and current details: what a supervisor sees in the Temporal UI."""
         case, inp = self._case, self._inp
         step_key, step_name = self._step_key_name()
-        workflow.upsert_search_attributes([
-            sa.CASE_STATUS.value_set(case.status),
-            sa.DUE_AT.value_set(case.due_at) if case.due_at else sa.DUE_AT.value_unset(),
-            sa.OVERDUE.value_set(case.overdue),
-            sa.AGENCY_CODE.value_set(inp.agency_code),
-            sa.PROCEDURE_CODE.value_set(inp.procedure_code),
-            sa.CURRENT_STEP.value_set(step_key) if step_key else sa.CURRENT_STEP.value_unset(),
-        ])
+        workflow.upsert_search_attributes(
+            [
+                sa.CASE_STATUS.value_set(case.status),
+                sa.DUE_AT.value_set(case.due_at) if case.due_at else sa.DUE_AT.value_unset(),
+                sa.OVERDUE.value_set(case.overdue),
+                sa.AGENCY_CODE.value_set(inp.agency_code),
+                sa.PROCEDURE_CODE.value_set(inp.procedure_code),
+                sa.CURRENT_STEP.value_set(step_key) if step_key else sa.CURRENT_STEP.value_unset(),
+            ]
+        )
         workflow.set_current_details(self._details(step_name))
 
     def _details(self, step_name: str | None) -> str:
@@ -900,21 +1095,28 @@ class DossierWorkflow:
             return texts.DETAILS["FINAL"].format(status=texts.status_label(status))
         if status == CaseStatus.SUBMITTED:
             return texts.DETAILS["SUBMITTED"].format(
-                deadline=texts.fmt_moment(self._timers.reception_late))
+                deadline=texts.fmt_moment(self._timers.reception_late)
+            )
         if status == CaseStatus.SUPPLEMENT_REQUESTED:
             return texts.DETAILS["SUPPLEMENT_REQUESTED"].format(
                 items="; ".join(case.pending_items),
-                deadline=texts.fmt_moment(self._timers.supplement_expiry))
+                deadline=texts.fmt_moment(self._timers.supplement_expiry),
+            )
         if status == CaseStatus.PROCESSING:
             if self._step_key_name()[0] == STEP_ISSUE:
                 return texts.DETAILS["ISSUE"].format(due=texts.fmt_moment(case.due_at))
             role = texts.ROLE_LABELS.get(self._current_role(), self._current_role())
             late = " — QUÁ HẠN" if case.overdue else ""
-            return texts.DETAILS["PROCESSING"].format(step=step_name, role=role,
-                                                      due=texts.fmt_moment(case.due_at)) + late
+            return (
+                texts.DETAILS["PROCESSING"].format(
+                    step=step_name, role=role, due=texts.fmt_moment(case.due_at)
+                )
+                + late
+            )
         if status == CaseStatus.AWAITING_PAYMENT:
             return texts.DETAILS["AWAITING_PAYMENT"].format(
-                fee=inp.fee_amount, deadline=texts.fmt_moment(self._timers.payment_expiry))
+                fee=inp.fee_amount, deadline=texts.fmt_moment(self._timers.payment_expiry)
+            )
         if status == CaseStatus.RESULT_READY:
             return texts.DETAILS["RESULT_READY"].format(delivery=inp.delivery)
         return texts.DETAILS["DISPATCHED"].format(tracking=case.tracking_number)

@@ -31,6 +31,7 @@ def allowed_actions(
     step_role: str | None,
     step_index: int,
     apology_open: bool,
+    last_step: bool = False,
     delivery: str,
     paid: bool,
 ) -> dict[str, list[str]]:
@@ -48,12 +49,13 @@ def allowed_actions(
     elif status == CaseStatus.PROCESSING:
         if step == STEP_ISSUE:
             grant("issuer", "issue_result")
+        elif step_role == "issuer" and last_step:
+            # The issuing desk's step ends by issuing the result, not by an approval.
+            grant("issuer", "issue_result", *(["send_back"] if step_index > 0 else []))
         elif step_role:
             actions = ["approve", "request_supplement", "reject"]
             if step_index > 0:
-                actions.insert(1, "send_back")
-            if step_role == "issuer":
-                actions.append("issue_result")
+                actions.append("send_back")
             grant(step_role, *actions)
         if apology_open:
             grant("leader", "apologize")

@@ -36,8 +36,9 @@ def test_filters_and_search(client: TestClient) -> None:
     assert body["total"] > 0 and {i["admin_level"] for i in body["items"]} == {"commune"}
     body = client.get("/api/v1/procedures", params={"q": "ly lich tu phap"}).json()
     assert [i["code"] for i in body["items"]] == ["ly-lich-tu-phap"]
-    body = client.get("/api/v1/procedures",
-                      params={"service_level": "2", "agency": "000.00.12.H19"}).json()
+    body = client.get(
+        "/api/v1/procedures", params={"service_level": "2", "agency": "000.00.12.H19"}
+    ).json()
     assert [i["service_level"] for i in body["items"]] == ["2"]
     body = client.get("/api/v1/procedures", params={"field": "Chứng thực"}).json()
     assert body["total"] == 2
@@ -53,8 +54,14 @@ def test_procedure_detail(client: TestClient) -> None:
     response = client.get("/api/v1/procedures/ly-lich-tu-phap")
     assert response.status_code == 200
     body = response.json()
-    assert body["agency_details"] == [{"code": "000.00.12.H19", "name": "Sở Tư pháp tỉnh Đồng Nai",
-                                       "admin_level": "province", "parent_code": None}]
+    assert body["agency_details"] == [
+        {
+            "code": "000.00.12.H19",
+            "name": "Sở Tư pháp tỉnh Đồng Nai",
+            "admin_level": "province",
+            "parent_code": None,
+        }
+    ]
     assert body["fee"]["kind"] == "per_copy" and body["fee"]["base_amount"] == 200000
     assert [s["role"] for s in body["steps"]] == ["specialist", "leader", "issuer"]
     assert body["payment_stage"] == "on_submission"

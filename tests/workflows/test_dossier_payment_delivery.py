@@ -33,14 +33,21 @@ async def _process_to_result(handle, *, issue: bool = True) -> None:  # type: ig
     await handle.execute_update(DossierWorkflow.approve, ApproveInput(actor=SPECIALIST))
     await handle.execute_update(DossierWorkflow.approve, ApproveInput(actor=LEADER))
     if issue:
-        await handle.execute_update(DossierWorkflow.issue_result,
-                                    IssueResultInput(documents=[RESULT], actor=ISSUER))
+        await handle.execute_update(
+            DossierWorkflow.issue_result, IssueResultInput(documents=[RESULT], actor=ISSUER)
+        )
 
 
 async def _events(h: Harness, code: str) -> list[str]:
     with h.db.session() as session:
-        return [e.action for e in session.exec(select(DossierEvent).where(
-            DossierEvent.dossier_code == code).order_by(DossierEvent.seq))]
+        return [
+            e.action
+            for e in session.exec(
+                select(DossierEvent)
+                .where(DossierEvent.dossier_code == code)
+                .order_by(DossierEvent.seq)
+            )
+        ]
 
 
 async def test_on_submission_fee_paid_online_wrong_amount_ignored(tmp_path: Path) -> None:
@@ -48,39 +55,66 @@ async def test_on_submission_fee_paid_online_wrong_amount_ignored(tmp_path: Path
         start = vn(2027, 1, 11, 9, 0)
         await h.travel_to(start)
         code = h.new_code()
-        handle = await h.start(dossier_input(code, start, payment_stage="on_submission",
-                                             fee_amount=200_000))
+        handle = await h.start(
+            dossier_input(code, start, payment_stage="on_submission", fee_amount=200_000)
+        )
         state = await handle.execute_update(DossierWorkflow.accept, AcceptInput(actor=RECEPTION))
         assert (state.status, state.step, state.due_at) == ("AWAITING_PAYMENT", "payment", None)
-        await handle.signal(DossierWorkflow.payment_confirmed, PaymentConfirmedInput(
-            payment_ref=payment_reference(code), amount=100_000, transaction_id="T1"))
-        await handle.signal(DossierWorkflow.payment_confirmed, PaymentConfirmedInput(
-            payment_ref="DVC-SOMETHING-ELSE", amount=200_000, transaction_id="T2"))
+        await handle.signal(
+            DossierWorkflow.payment_confirmed,
+            PaymentConfirmedInput(
+                payment_ref=payment_reference(code), amount=100_000, transaction_id="T1"
+            ),
+        )
+        await handle.signal(
+            DossierWorkflow.payment_confirmed,
+            PaymentConfirmedInput(
+                payment_ref="DVC-SOMETHING-ELSE", amount=200_000, transaction_id="T2"
+            ),
+        )
         await h.env.sleep(timedelta(seconds=1))
         assert (await handle.query(DossierWorkflow.state)).status == "AWAITING_PAYMENT"
 
         await h.travel_to(vn(2027, 1, 11, 10, 0))
-        await handle.signal(DossierWorkflow.payment_confirmed, PaymentConfirmedInput(
-            payment_ref=payment_reference(code), amount=200_000, transaction_id="T3"))
+        await handle.signal(
+            DossierWorkflow.payment_confirmed,
+            PaymentConfirmedInput(
+                payment_ref=payment_reference(code), amount=200_000, transaction_id="T3"
+            ),
+        )
         await h.env.sleep(timedelta(seconds=1))
         state = await handle.query(DossierWorkflow.state)
         assert (state.status, state.payment_status) == ("PROCESSING", "paid")
         # the time limit runs from payment, when the dossier really starts
         assert state.due_at == vn(2027, 1, 25, 10, 0)
         # a replayed callback is recorded and changes nothing
-        await handle.signal(DossierWorkflow.payment_confirmed, PaymentConfirmedInput(
-            payment_ref=payment_reference(code), amount=200_000, transaction_id="T3"))
+        await handle.signal(
+            DossierWorkflow.payment_confirmed,
+            PaymentConfirmedInput(
+                payment_ref=payment_reference(code), amount=200_000, transaction_id="T3"
+            ),
+        )
         await h.env.sleep(timedelta(seconds=1))
-        assert (await _events(h, code)) == ["submit", "accept", "payment_mismatch",
-                                             "payment_mismatch", "payment_confirmed",
-                                             "payment_mismatch"]
+        assert (await _events(h, code)) == [
+            "submit",
+            "accept",
+            "payment_mismatch",
+            "payment_mismatch",
+            "payment_confirmed",
+            "payment_mismatch",
+        ]
         with h.db.session() as session:
             row = session.get(Dossier, code)
-            assert row is not None and (row.payment_status, row.payment_method) == ("paid", "online")
+            assert row is not None and (row.payment_status, row.payment_method) == (
+                "paid",
+                "online",
+            )
 
         # Rejected after an online payment: a refund is requested, exactly once.
-        state = await handle.execute_update(DossierWorkflow.reject, RejectInput(
-            reasons=["Không đủ điều kiện cấp phiếu"], actor=SPECIALIST))
+        state = await handle.execute_update(
+            DossierWorkflow.reject,
+            RejectInput(reasons=["Không đủ điều kiện cấp phiếu"], actor=SPECIALIST),
+        )
         assert (state.status, state.payment_status) == ("REJECTED", "refund_requested")
         assert h.world.refund_calls == [f"{code}:refund"]
 
@@ -90,13 +124,15 @@ async def test_missing_callback_healed_by_querying_the_gateway(tmp_path: Path) -
         start = vn(2027, 1, 11, 9, 0)
         await h.travel_to(start)
         code = h.new_code()
-        handle = await h.start(dossier_input(code, start, payment_stage="on_submission",
-                                             fee_amount=200_000))
+        handle = await h.start(
+            dossier_input(code, start, payment_stage="on_submission", fee_amount=200_000)
+        )
         await handle.execute_update(DossierWorkflow.accept, AcceptInput(actor=RECEPTION))
         await h.env.sleep(timedelta(minutes=31))
         assert h.world.queries == [payment_reference(code)]  # asked once, still pending
         h.world.gateway_answers[payment_reference(code)] = PaymentStatus(
-            status="paid", amount=200_000, transaction_id="GW-9")
+            status="paid", amount=200_000, transaction_id="GW-9"
+        )
         await h.env.sleep(timedelta(minutes=31))
         state = await handle.query(DossierWorkflow.state)
         assert (state.status, state.payment_status) == ("PROCESSING", "paid")
@@ -106,8 +142,15 @@ async def test_unpaid_on_submission_fee_expires(tmp_path: Path) -> None:
     async with harness(tmp_path) as h, h.worker():
         start = vn(2027, 1, 11, 9, 0)
         await h.travel_to(start)
-        handle = await h.start(dossier_input(h.new_code(), start, payment_stage="on_submission",
-                                             fee_amount=200_000, applicant_id=2))
+        handle = await h.start(
+            dossier_input(
+                h.new_code(),
+                start,
+                payment_stage="on_submission",
+                fee_amount=200_000,
+                applicant_id=2,
+            )
+        )
         await handle.execute_update(DossierWorkflow.accept, AcceptInput(actor=RECEPTION))
         outcome = await handle.result()
         assert outcome.status == "WITHDRAWN"
@@ -118,19 +161,29 @@ async def test_before_result_fee_paid_at_the_counter_then_counter_hand_over(tmp_
     async with harness(tmp_path) as h, h.worker():
         start = vn(2027, 1, 11, 9, 0)
         await h.travel_to(start)
-        handle = await h.start(dossier_input(h.new_code(), start, payment_stage="before_result",
-                                             fee_amount=50_000, delivery="counter"))
+        handle = await h.start(
+            dossier_input(
+                h.new_code(),
+                start,
+                payment_stage="before_result",
+                fee_amount=50_000,
+                delivery="counter",
+            )
+        )
         await handle.execute_update(DossierWorkflow.accept, AcceptInput(actor=RECEPTION))
         await _process_to_result(handle)
         state = await handle.query(DossierWorkflow.state)
         assert (state.status, state.timeliness) == ("AWAITING_PAYMENT", "early")
         with pytest.raises(WorkflowUpdateFailedError) as wrong:
-            await handle.execute_update(DossierWorkflow.record_counter_payment, CounterPaymentInput(
-                receipt_no="BL-0001", amount=40_000, actor=RECEPTION))
+            await handle.execute_update(
+                DossierWorkflow.record_counter_payment,
+                CounterPaymentInput(receipt_no="BL-0001", amount=40_000, actor=RECEPTION),
+            )
         assert "không khớp" in str(wrong.value.cause)
-        state = await handle.execute_update(DossierWorkflow.record_counter_payment,
-                                            CounterPaymentInput(receipt_no="BL-0001",
-                                                                amount=50_000, actor=RECEPTION))
+        state = await handle.execute_update(
+            DossierWorkflow.record_counter_payment,
+            CounterPaymentInput(receipt_no="BL-0001", amount=50_000, actor=RECEPTION),
+        )
         assert (state.status, state.payment_status) == ("RESULT_READY", "paid")
         state = await handle.execute_update(DossierWorkflow.hand_over, HandOverInput(actor=ISSUER))
         assert state.status == "COMPLETED"
@@ -143,27 +196,40 @@ async def test_postal_delivery_returned_then_redispatched_and_delivered(tmp_path
         await h.travel_to(start)
         code = h.new_code()
         h.world.fail_shipments = 1  # the postal API fails once; the activity retries
-        handle = await h.start(dossier_input(code, start, delivery="postal",
-                                             delivery_address="12 Võ Thị Sáu, Biên Hòa"))
+        handle = await h.start(
+            dossier_input(
+                code, start, delivery="postal", delivery_address="12 Võ Thị Sáu, Biên Hòa"
+            )
+        )
         await handle.execute_update(DossierWorkflow.accept, AcceptInput(actor=RECEPTION))
         await _process_to_result(handle)
         state = await handle.query(DossierWorkflow.state)
         assert (state.status, state.tracking_number) == ("DISPATCHED", "VN000000001")
         assert h.world.shipment_calls == [f"{code}:ship:1", f"{code}:ship:1"]
 
-        await handle.signal(DossierWorkflow.postal_update, PostalUpdateInput(
-            tracking_number="VN000000001", status="returned", note="Không có người nhận"))
+        await handle.signal(
+            DossierWorkflow.postal_update,
+            PostalUpdateInput(
+                tracking_number="VN000000001", status="returned", note="Không có người nhận"
+            ),
+        )
         await h.env.sleep(timedelta(seconds=1))
         state = await handle.query(DossierWorkflow.state)
         assert state.status == "RESULT_READY"
         assert state.allowed_actions["issuer"] == ["hand_over", "redispatch"]
-        state = await handle.execute_update(DossierWorkflow.redispatch, RedispatchInput(
-            address="25 Phan Chu Trinh, Biên Hòa", actor=ISSUER))
+        state = await handle.execute_update(
+            DossierWorkflow.redispatch,
+            RedispatchInput(address="25 Phan Chu Trinh, Biên Hòa", actor=ISSUER),
+        )
         assert (state.status, state.tracking_number) == ("DISPATCHED", "VN000000002")
-        await handle.signal(DossierWorkflow.postal_update, PostalUpdateInput(
-            tracking_number="VN000000001", status="delivered"))  # stale number: ignored
-        await handle.signal(DossierWorkflow.postal_update, PostalUpdateInput(
-            tracking_number="VN000000002", status="delivered"))
+        await handle.signal(
+            DossierWorkflow.postal_update,
+            PostalUpdateInput(tracking_number="VN000000001", status="delivered"),
+        )  # stale number: ignored
+        await handle.signal(
+            DossierWorkflow.postal_update,
+            PostalUpdateInput(tracking_number="VN000000002", status="delivered"),
+        )
         outcome = await handle.result()
         assert outcome.status == "COMPLETED"
         with h.db.session() as session:

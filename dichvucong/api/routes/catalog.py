@@ -73,16 +73,27 @@ class ProcedureDetail(ProcedureSummary):
 
 
 def _agency(agency: Agency) -> AgencyPublic:
-    return AgencyPublic(code=agency.code, name=agency.name, admin_level=agency.admin_level,
-                        parent_code=agency.parent_code)
+    return AgencyPublic(
+        code=agency.code,
+        name=agency.name,
+        admin_level=agency.admin_level,
+        parent_code=agency.parent_code,
+    )
 
 
 def _summary_fields(p: Procedure) -> dict[str, object]:
     return dict(
-        code=p.code, national_code=p.national_code, name=p.name, sector=p.sector,
-        field=p.field, admin_level=p.admin_level, service_level=p.service_level,
-        accepts_online=p.accepts_online, time_limit=p.time_limit,
-        time_limit_text=p.time_limit.describe(), fee_text=p.fee.describe(),
+        code=p.code,
+        national_code=p.national_code,
+        name=p.name,
+        sector=p.sector,
+        field=p.field,
+        admin_level=p.admin_level,
+        service_level=p.service_level,
+        accepts_online=p.accepts_online,
+        time_limit=p.time_limit,
+        time_limit_text=p.time_limit.describe(),
+        fee_text=p.fee.describe(),
         agencies=list(p.agencies),
     )
 
@@ -91,9 +102,14 @@ def _detail(p: Procedure, catalog: Catalog) -> ProcedureDetail:
     return ProcedureDetail(
         **_summary_fields(p),  # type: ignore[arg-type]
         agency_details=[_agency(a) for a in catalog.agencies_of(p)],
-        legal_basis=list(p.legal_basis), fee=p.fee, documents=list(p.documents),
-        form_fields=list(p.form_fields), steps=list(p.steps), payment_stage=p.payment_stage,
-        delivery_options=list(p.delivery_options), result_description=p.result_description,
+        legal_basis=list(p.legal_basis),
+        fee=p.fee,
+        documents=list(p.documents),
+        form_fields=list(p.form_fields),
+        steps=list(p.steps),
+        payment_stage=p.payment_stage,
+        delivery_options=list(p.delivery_options),
+        result_description=p.result_description,
         downloadable_forms=list(p.downloadable_forms),
     )
 
@@ -106,17 +122,25 @@ def list_procedures(
     field: str | None = None,
     service_level: ServiceLevel | None = None,
     agency: str | None = None,
-    q: Annotated[str | None, Query(max_length=200,
-                                   description="Từ khóa, có dấu hoặc không dấu")] = None,
+    q: Annotated[
+        str | None, Query(max_length=200, description="Từ khóa, có dấu hoặc không dấu")
+    ] = None,
 ) -> ProcedureList:
-    found = catalog.search(q=q, admin_level=admin_level, sector=sector, field=field,
-                           service_level=service_level, agency=agency)
+    found = catalog.search(
+        q=q,
+        admin_level=admin_level,
+        sector=sector,
+        field=field,
+        service_level=service_level,
+        agency=agency,
+    )
     items = [ProcedureSummary(**_summary_fields(p)) for p in found]  # type: ignore[arg-type]
     return ProcedureList(items=items, total=len(items))
 
 
-@router.get("/procedures/{code}", response_model=ProcedureDetail,
-            summary="Chi tiết thủ tục hành chính")
+@router.get(
+    "/procedures/{code}", response_model=ProcedureDetail, summary="Chi tiết thủ tục hành chính"
+)
 def get_procedure(code: str, catalog: CatalogDep) -> ProcedureDetail:
     procedure = catalog.procedures.get(code)
     if procedure is None:
@@ -126,6 +150,9 @@ def get_procedure(code: str, catalog: CatalogDep) -> ProcedureDetail:
 
 @router.get("/agencies", response_model=AgencyList, summary="Danh sách cơ quan giải quyết")
 def list_agencies(catalog: CatalogDep, admin_level: AdminLevel | None = None) -> AgencyList:
-    items = [_agency(a) for a in catalog.agencies.values()
-             if admin_level is None or a.admin_level == admin_level]
+    items = [
+        _agency(a)
+        for a in catalog.agencies.values()
+        if admin_level is None or a.admin_level == admin_level
+    ]
     return AgencyList(items=items)

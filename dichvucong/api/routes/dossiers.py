@@ -1,0 +1,599 @@
+"""Dossiers over JSON: submit, read, supplement, pay, download, rate, decide, look up."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Header, Query, Request
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, Field
+from sqlalchemy import func
+from sqlmodel import select
+from starlette.datastructures import FormData, UploadFile
+
+from dichvucong.api.deps import (
+    CatalogDep,
+    CurrentCitizen,
+    CurrentOfficial,
+    CurrentPrincipal,
+    DatabaseDep,
+    DocumentStoreDep,
+    SessionDep,
+    SettingsDep,
+    TemporalDep,
+)
+from dichvucong.api.problems import Conflict, DomainError, NotFound
+from dichvucong.db.models import CitizenAccount, CitizenDocument, Dossier, DossierDocument
+from dichvucong.dossiers import decisions
+from dichvucong.dossiers.submission import (
+    SubmissionInvalid,
+    SubmissionRequest,
+    SubmissionService,
+)
+from dichvucong.dossiers.views import (
+    FINAL,
+    DossierPublic,
+    DossierSummary,
+    LookupResult,
+    detail,
+    lookup,
+    summary,
+    visible_dossier,
+)
+from dichvucong.workflows.messages import Actor, DocumentRef, SupplementInput, WithdrawInput
+
+router = APIRouter(tags=["dossiers"])
+
+MULTIPART_DOC = {
+    "requestBody": {
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["procedure_code", "agency_code", "delivery"],
+                    "properties": {
+                        "procedure_code": {"type": "string"},
+                        "agency_code": {"type": "string"},
+                        "delivery": {"type": "string", "enum": ["online", "postal", "counter"]},
+                        "delivery_address": {"type": "string"},
+                        "form": {"type": "string", "description": "JSON object of e-form fields"},
+                        "<slot key>": {
+                            "type": "string",
+                            "format": "binary",
+                            "description": "one part per document; name = slot key",
+                        },
+                        "reuse_<slot key>": {
+                            "type": "integer",
+                            "description": "id of a document in /me/documents",
+                        },
+                    },
+                }
+            }
+        },
+        "required": True,
+    }
+}
+MAX_PARTS = 60
+
+
+class SubmittedDossier(BaseModel):
+    dossier_code: str
+    status: str
+    status_label: str = "Chờ tiếp nhận"
+    fee_amount: int
+    submitted_at: Any
+
+
+class DossierList(BaseModel):
+    items: list[DossierSummary]
+    total: int
+
+
+class MyDocument(BaseModel):
+    id: int
+    name: str
+    media_type: str
+    size: int
+    sha256: str
+    origin: str
+
+
+class PaymentStart(BaseModel):
+    payment_url: str
+
+
+class RatingBody(BaseModel):
+    level: Literal["very_satisfied", "satisfied", "unsatisfied"]
+    comment: str = Field("", max_length=2000)
+
+
+class LookupAnswer(BaseModel):
+    results: list[LookupResult]
+
+
+class InboxAnswer(BaseModel):
+    items: list[DossierSummary]
+    counts: dict[str, int]
+
+
+# ------------------------------------------------------------------------ helpers
+
+
+def _check_length(request: Request, limit: int) -> None:
+    length = request.headers.get("content-length")
+    if length is not None and length.isdigit() and int(length) > limit:
+        raise DomainError("too_large", "Dữ liệu gửi lên vượt quá dung lượng cho phép.", status=413)
+
+
+async def _read_form(request: Request, settings: Any) -> FormData:
+    # Bound the body before reading it: files plus a margin for the other fields.
+    _check_length(request, settings.max_dossier_bytes + 1024 * 1024)
+    return await request.form(max_files=MAX_PARTS, max_fields=MAX_PARTS)
+
+
+def _uploads(form: FormData, exclude: set[str]) -> dict[str, list[UploadFile]]:
+    uploads: dict[str, list[UploadFile]] = {}
+    for key, value in form.multi_items():
+        if isinstance(value, UploadFile) and key not in exclude:
+            uploads.setdefault(key, []).append(value)
+    return uploads
+
+
+def _reuse(form: FormData) -> dict[str, list[int]]:
+    reuse: dict[str, list[int]] = {}
+    for key, value in form.multi_items():
+        if key.startswith("reuse_") and isinstance(value, str) and value.strip():
+            if not value.strip().isdigit():
+                raise SubmissionInvalid({f"documents.{key[6:]}": "Mã giấy tờ không hợp lệ."})
+            reuse.setdefault(key[6:], []).append(int(value))
+    return reuse
+
+
+def _json_object(raw: str | None) -> dict[str, Any]:
+    if not raw:
+        return {}
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise SubmissionInvalid({"form": "Trường form phải là một đối tượng JSON."}) from exc
+    if not isinstance(value, dict):
+        raise SubmissionInvalid({"form": "Trường form phải là một đối tượng JSON."})
+    return value
+
+
+def submission_service(request: Request, temporal: Any) -> SubmissionService:
+    state = request.app.state
+    return SubmissionService(
+        settings=state.settings,
+        db=state.db,
+        catalog=state.catalog,
+        store=state.documents,
+        temporal=temporal,
+    )
+
+
+def _text(form: FormData, key: str) -> str:
+    value = form.get(key)
+    return value if isinstance(value, str) else ""
+
+
+# ------------------------------------------------------------------------ citizen
+
+
+@router.post(
+    "/dossiers", status_code=201, response_model=SubmittedDossier, openapi_extra=MULTIPART_DOC
+)
+async def submit_dossier(
+    request: Request,
+    principal: CurrentCitizen,
+    settings: SettingsDep,
+    db: DatabaseDep,
+    temporal: TemporalDep,
+    idempotency_key: Annotated[str | None, Header(max_length=128)] = None,
+) -> SubmittedDossier:
+    form = await _read_form(request, settings)
+    try:
+        submission = SubmissionRequest(
+            procedure_code=_text(form, "procedure_code"),
+            agency_code=_text(form, "agency_code"),
+            delivery=_text(form, "delivery") or "online",
+            delivery_address=_text(form, "delivery_address") or None,
+            form=_json_object(_text(form, "form") or None),
+            uploads=_uploads(form, {"form"}),
+            reuse=_reuse(form),
+            idempotency_key=idempotency_key,
+        )
+        with db.session() as session:
+            citizen = session.get(CitizenAccount, principal.id)
+        assert citizen is not None
+        dossier = await submission_service(request, temporal).submit(
+            citizen=citizen, request=submission
+        )
+    finally:
+        await form.close()
+    return SubmittedDossier(
+        dossier_code=dossier.code,
+        status=dossier.status,
+        fee_amount=dossier.fee_amount,
+        submitted_at=dossier.submitted_at,
+    )
+
+
+@router.get("/me/dossiers", response_model=DossierList)
+def my_dossiers(
+    principal: CurrentCitizen,
+    session: SessionDep,
+    catalog: CatalogDep,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> DossierList:
+    where = Dossier.applicant_id == principal.id
+    total = session.exec(select(func.count()).select_from(Dossier).where(where)).one()
+    rows = session.exec(
+        select(Dossier)
+        .where(where)
+        .order_by(Dossier.submitted_at.desc())  # type: ignore[union-attr]
+        .offset(offset)
+        .limit(limit)
+    ).all()
+    return DossierList(items=[summary(d, catalog) for d in rows], total=total)
+
+
+@router.get("/me/documents", response_model=list[MyDocument])
+def my_documents(principal: CurrentCitizen, session: SessionDep) -> list[MyDocument]:
+    rows = session.exec(
+        select(CitizenDocument)
+        .where(CitizenDocument.owner_id == principal.id)
+        .order_by(CitizenDocument.id.desc())
+    ).all()  # type: ignore[union-attr]
+    return [
+        MyDocument(
+            id=r.id or 0,
+            name=r.name,
+            media_type=r.media_type,
+            size=r.size,
+            sha256=r.sha256,
+            origin=r.origin,
+        )
+        for r in rows
+    ]
+
+
+@router.get("/dossiers/{code}", response_model=DossierPublic)
+def get_dossier(
+    code: str, principal: CurrentPrincipal, session: SessionDep, catalog: CatalogDep
+) -> DossierPublic:
+    return detail(session, visible_dossier(session, code, principal), catalog, principal)
+
+
+@router.post("/dossiers/{code}/supplement", status_code=202, openapi_extra=MULTIPART_DOC)
+async def supplement(
+    code: str,
+    request: Request,
+    principal: CurrentCitizen,
+    settings: SettingsDep,
+    db: DatabaseDep,
+    temporal: TemporalDep,
+) -> dict[str, str]:
+    with db.session() as session:
+        dossier = visible_dossier(session, code, principal)
+    if dossier.status != "SUPPLEMENT_REQUESTED":
+        raise Conflict("not_waiting_for_supplement", "Hồ sơ không ở trạng thái chờ bổ sung.")
+    form = await _read_form(request, settings)
+    try:
+        service = submission_service(request, temporal)
+        procedure = service.catalog.procedures[dossier.procedure_code]
+        changes = _json_object(_text(form, "form") or None)
+        refs = await _store_supplement(service, procedure, form)
+    finally:
+        await form.close()
+    from dichvucong.forms.validation import validate_form
+
+    merged, errors = validate_form(procedure, {**(dossier.form_data or {}), **changes})
+    if errors:
+        raise SubmissionInvalid({f"form.{k}": v for k, v in errors.items()})
+    with db.session() as session:
+        row = session.get(Dossier, code)
+        assert row is not None
+        row.form_data = merged
+        session.add(row)
+        session.commit()
+    await temporal.get_workflow_handle(code).signal(
+        "supplement",
+        SupplementInput(documents=refs, form_changes=changes, note=_text(form, "note")),
+    )
+    return {"dossier_code": code, "status": "accepted"}
+
+
+async def _store_supplement(
+    service: SubmissionService, procedure: Any, form: FormData
+) -> list[DocumentRef]:
+    uploads = _uploads(form, {"form"})
+    slots = {slot.key: slot for slot in procedure.documents}
+    unknown = [k for k in uploads if k not in slots]
+    if unknown:
+        raise SubmissionInvalid(
+            {f"documents.{k}": "Mục giấy tờ không có trong thủ tục." for k in unknown}
+        )
+    refs: list[DocumentRef] = []
+    for slot_key, files in uploads.items():
+        for upload in files:
+            stored = await service._store_one(slot_key, upload.filename or "tep", upload)
+            if stored.ref.media_type not in slots[slot_key].accepted_types:
+                service._discard([stored] if stored.new else [])
+                raise SubmissionInvalid({f"documents.{slot_key}": "Tệp không đúng loại cho phép."})
+            refs.append(
+                DocumentRef(
+                    sha256=stored.ref.sha256,
+                    size=stored.ref.size,
+                    media_type=stored.ref.media_type,
+                    slot=slot_key,
+                    name=stored.name,
+                )
+            )
+    return refs
+
+
+@router.post("/dossiers/{code}/withdraw", response_model=DossierPublic)
+async def withdraw(
+    code: str,
+    principal: CurrentCitizen,
+    session: SessionDep,
+    catalog: CatalogDep,
+    temporal: TemporalDep,
+    idempotency_key: Annotated[str | None, Header(max_length=128)] = None,
+) -> DossierPublic:
+    dossier = visible_dossier(session, code, principal)
+    await decisions.decide(
+        client=temporal,
+        dossier=dossier,
+        principal=principal,
+        action="withdraw",
+        payload=WithdrawInput(reason="Công dân rút hồ sơ"),
+        idempotency_key=idempotency_key,
+    )
+    session.expire_all()
+    return detail(session, visible_dossier(session, code, principal), catalog, principal)
+
+
+@router.post("/dossiers/{code}/payment", response_model=PaymentStart)
+async def start_payment(
+    code: str, principal: CurrentCitizen, session: SessionDep, settings: SettingsDep
+) -> PaymentStart:
+    from dichvucong.integrations.payment_gateway import GatewayError
+    from dichvucong.integrations.payment_gateway import start_payment as gateway_start
+
+    dossier = visible_dossier(session, code, principal)
+    if dossier.status != "AWAITING_PAYMENT":
+        raise Conflict("no_payment_due", "Hồ sơ hiện không chờ thanh toán.")
+    try:
+        url = await gateway_start(settings, dossier)
+    except GatewayError as exc:
+        raise DomainError(
+            "gateway_unavailable",
+            "Cổng thanh toán tạm thời không phản hồi, vui lòng thử lại sau.",
+            status=503,
+        ) from exc
+    return PaymentStart(payment_url=url)
+
+
+def _stream(store: Any, sha256: str) -> Iterator[bytes]:
+    with store.open(sha256) as handle:
+        while chunk := handle.read(64 * 1024):
+            yield chunk
+
+
+def _download(store: Any, doc: DossierDocument, *, inline: bool) -> StreamingResponse:
+    disposition = "inline" if inline else "attachment"
+    ascii_name = doc.name.encode("ascii", "ignore").decode() or "tai-lieu"
+    from urllib.parse import quote
+
+    headers = {
+        "Content-Disposition": f'{disposition}; filename="{ascii_name}"; '
+        f"filename*=UTF-8''{quote(doc.name)}",
+        "X-Content-Type-Options": "nosniff",
+        "Cache-Control": "private, no-store",
+    }
+    return StreamingResponse(_stream(store, doc.sha256), media_type=doc.media_type, headers=headers)
+
+
+@router.get(
+    "/dossiers/{code}/result",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"application/pdf": {}}}},
+)
+def download_result(
+    code: str, principal: CurrentCitizen, session: SessionDep, store: DocumentStoreDep
+) -> StreamingResponse:
+    dossier = visible_dossier(session, code, principal)
+    doc = session.exec(
+        select(DossierDocument)
+        .where(DossierDocument.dossier_code == dossier.code, DossierDocument.kind == "result")
+        .order_by(DossierDocument.id)
+    ).first()
+    if doc is None or dossier.status not in ("COMPLETED", "RESULT_READY", "DISPATCHED"):
+        raise NotFound("result_not_ready", "Hồ sơ chưa có kết quả để tải về.")
+    return _download(store, doc, inline=False)
+
+
+@router.get("/dossiers/{code}/documents/{sha256}", response_class=StreamingResponse)
+def download_document(
+    code: str,
+    sha256: str,
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    store: DocumentStoreDep,
+    inline: bool = True,
+) -> StreamingResponse:
+    dossier = visible_dossier(session, code, principal)
+    doc = session.exec(
+        select(DossierDocument).where(
+            DossierDocument.dossier_code == dossier.code, DossierDocument.sha256 == sha256
+        )
+    ).first()
+    if doc is None:
+        raise NotFound("document_not_found", "Không tìm thấy tài liệu.")
+    return _download(store, doc, inline=inline)
+
+
+@router.post("/dossiers/{code}/rating", status_code=201)
+def rate(
+    code: str, body: RatingBody, principal: CurrentCitizen, session: SessionDep
+) -> dict[str, str]:
+    dossier = visible_dossier(session, code, principal)
+    if dossier.status != "COMPLETED":
+        raise Conflict("not_completed", "Chỉ đánh giá khi hồ sơ đã hoàn thành.")
+    if dossier.rating is not None:
+        raise Conflict("already_rated", "Hồ sơ đã được đánh giá.")
+    dossier.rating, dossier.rating_comment = body.level, body.comment.strip() or None
+    session.add(dossier)
+    session.commit()
+    return {"dossier_code": code, "rating": body.level}
+
+
+# ----------------------------------------------------------------------- officials
+
+
+@router.get("/official/inbox", response_model=InboxAnswer)
+def inbox(
+    principal: CurrentOfficial,
+    session: SessionDep,
+    catalog: CatalogDep,
+    status: str | None = None,
+    procedure: str | None = None,
+    overdue: bool | None = None,
+) -> InboxAnswer:
+    query = select(Dossier).where(
+        Dossier.agency_code == principal.agency_code, Dossier.status.not_in(FINAL)
+    )  # type: ignore[attr-defined]
+    if procedure:
+        query = query.where(Dossier.procedure_code == procedure)
+    if overdue is not None:
+        query = query.where(Dossier.overdue == overdue)
+    rows = session.exec(
+        query.order_by(
+            Dossier.due_at.is_(None),
+            Dossier.due_at,  # type: ignore[union-attr]
+            Dossier.submitted_at,
+        )
+    ).all()
+    mine = [
+        d
+        for d in rows
+        if any((d.state or {}).get("allowed_actions", {}).get(role) for role in principal.roles)
+    ]
+    counts: dict[str, int] = {}
+    for d in mine:
+        counts[d.status] = counts.get(d.status, 0) + 1
+    if status:
+        mine = [d for d in mine if d.status == status]
+    return InboxAnswer(items=[summary(d, catalog) for d in mine], counts=counts)
+
+
+@router.post("/dossiers/{code}/actions/{action}")
+async def act(
+    code: str,
+    action: str,
+    request: Request,
+    principal: CurrentOfficial,
+    session: SessionDep,
+    settings: SettingsDep,
+    temporal: TemporalDep,
+    idempotency_key: Annotated[str | None, Header(max_length=128)] = None,
+) -> dict[str, Any]:
+    if action not in decisions.ACTION_ROLES:
+        raise NotFound("unknown_action", f"Không có thao tác «{action}».")
+    dossier = visible_dossier(session, code, principal)
+    if dossier.agency_code != principal.agency_code:
+        raise decisions.Forbidden("other_agency", "Hồ sơ thuộc cơ quan khác.")
+    role = decisions.acting_role(dossier, principal, action)
+    actor = Actor(official_id=f"official:{principal.id}", role=role)
+    documents: list[DocumentRef] = []
+    body: dict[str, Any] = {}
+    if action == "issue_result":
+        documents, body = await _issued_documents(request, settings, temporal)
+    else:
+        try:
+            body = await request.json() if await request.body() else {}
+        except json.JSONDecodeError as exc:
+            raise DomainError(
+                "invalid_json", "Nội dung không phải JSON hợp lệ.", status=400
+            ) from exc
+        if not isinstance(body, dict):
+            raise DomainError("invalid_json", "Nội dung phải là một đối tượng JSON.", status=400)
+    payload = decisions.build_input(action, body, actor, documents)
+    state = await decisions.decide(
+        client=temporal,
+        dossier=dossier,
+        principal=principal,
+        action=action,
+        payload=payload,
+        idempotency_key=idempotency_key,
+    )
+    if action == "issue_result" and dossier.applicant_id is not None:
+        _keep_results(session, dossier.applicant_id, documents)
+    from dataclasses import asdict
+
+    return asdict(state)
+
+
+async def _issued_documents(
+    request: Request, settings: Any, temporal: Any
+) -> tuple[list[DocumentRef], dict[str, Any]]:
+    form = await _read_form(request, settings)
+    try:
+        files = [v for k, v in form.multi_items() if k == "result" and isinstance(v, UploadFile)]
+        if not files:
+            raise SubmissionInvalid({"result": "Vui lòng đính kèm văn bản kết quả."})
+        service = submission_service(request, temporal)
+        refs = []
+        for upload in files:
+            stored = await service._store_one("result", upload.filename or "ket-qua.pdf", upload)
+            refs.append(
+                DocumentRef(
+                    sha256=stored.ref.sha256,
+                    size=stored.ref.size,
+                    media_type=stored.ref.media_type,
+                    slot="result",
+                    name=stored.name,
+                )
+            )
+        return refs, {"note": _text(form, "note")}
+    finally:
+        await form.close()
+
+
+def _keep_results(session: Any, owner_id: int, documents: list[DocumentRef]) -> None:
+    """Results join the citizen's "my documents" too."""
+    for ref in documents:
+        exists = session.exec(
+            select(CitizenDocument).where(
+                CitizenDocument.owner_id == owner_id,
+                CitizenDocument.sha256 == ref.sha256,
+                CitizenDocument.name == ref.name,
+            )
+        ).first()
+        if exists is None:
+            session.add(
+                CitizenDocument(
+                    owner_id=owner_id,
+                    sha256=ref.sha256,
+                    name=ref.name,
+                    media_type=ref.media_type,
+                    size=ref.size,
+                    origin="result",
+                )
+            )
+    session.commit()
+
+
+# ------------------------------------------------------------------------- public
+
+
+@router.get("/lookup", response_model=LookupAnswer)
+def public_lookup(
+    session: SessionDep, catalog: CatalogDep, q: Annotated[str, Query(min_length=1, max_length=300)]
+) -> LookupAnswer:
+    return LookupAnswer(results=lookup(session, catalog, q))

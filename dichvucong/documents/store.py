@@ -1,0 +1,278 @@
+"""Content-addressed document store.
+
+A document's name is the sha256 of its bytes: ``<root>/ab/cd/<sha256>``. Writes
+stream through a temporary file in ``<root>/.tmp`` (same file system) while the
+digest, the size and the media type are computed, then the file is linked into
+place atomically; an existing file is never overwritten (same name, same bytes).
+Nothing is buffered whole in memory; a size limit is enforced while streaming.
+
+``StoredDocument`` rows index what the store holds; ``sweep`` removes files no
+dossier or citizen document refers to once a grace period has passed (an upload
+becomes referenced when its dossier is submitted).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import logging
+import os
+import re
+import tempfile
+from collections.abc import AsyncIterable, Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import IO, Any, BinaryIO, Protocol
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import select
+
+from dichvucong.db.engine import Database
+from dichvucong.db.models import CitizenDocument, DossierDocument, StoredDocument
+from dichvucong.documents.media import DEFAULT_ALLOWED, SNIFF_BYTES, sniff_media_type
+
+log = logging.getLogger("dichvucong.documents")
+
+CHUNK = 64 * 1024
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+
+
+@dataclass(frozen=True)
+class StoredRef:
+    sha256: str
+    size: int
+    media_type: str
+
+
+class DocumentTooLarge(ValueError):
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"Tệp vượt quá dung lượng cho phép ({limit // (1024 * 1024)} MB).")
+        self.limit = limit
+
+
+class DocumentNotFound(KeyError):
+    pass
+
+
+def check_sha256(sha256: str) -> str:
+    if not _SHA256.match(sha256):
+        raise ValueError("not a sha256 hex digest")
+    return sha256
+
+
+class DocumentStore(Protocol):
+    def put_stream(self, source: Iterable[bytes] | IO[bytes], *,
+                   max_bytes: int | None = None) -> StoredRef: ...
+
+    async def aput_stream(self, source: AsyncIterable[bytes] | Any, *,
+                          max_bytes: int | None = None) -> StoredRef: ...
+
+    def open(self, sha256: str) -> BinaryIO: ...
+
+    def exists(self, sha256: str) -> bool: ...
+
+    def delete(self, sha256: str) -> bool: ...
+
+    def list_all(self) -> Iterator[tuple[str, datetime]]: ...
+
+
+class _Spool:
+    """Receives chunks: hashes, counts, sniffs and writes them to a temporary file."""
+
+    def __init__(self, tmp_dir: Path, limit: int, allowed: frozenset[str]) -> None:
+        tmp_dir.mkdir(parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(dir=tmp_dir, prefix="up-")
+        self.path = Path(name)
+        self.file = os.fdopen(fd, "wb")
+        self.digest = hashlib.sha256()
+        self.size = 0
+        self.limit = limit
+        self.allowed = allowed
+        self.head = b""
+        self.media_type: str | None = None
+
+    def feed(self, chunk: bytes) -> None:
+        if not chunk:
+            return
+        self.size += len(chunk)
+        if self.size > self.limit:
+            raise DocumentTooLarge(self.limit)
+        if self.media_type is None:
+            self.head += chunk[:SNIFF_BYTES]
+            if len(self.head) >= SNIFF_BYTES:
+                self.media_type = sniff_media_type(self.head, self.allowed)
+        self.digest.update(chunk)
+        self.file.write(chunk)
+
+    def close(self) -> tuple[str, str]:
+        if self.media_type is None:  # shorter than the longest magic number
+            self.media_type = sniff_media_type(self.head, self.allowed)
+        self.file.flush()
+        os.fsync(self.file.fileno())
+        self.file.close()
+        return self.digest.hexdigest(), self.media_type
+
+    def discard(self) -> None:
+        with contextlib.suppress(Exception):
+            self.file.close()
+        self.path.unlink(missing_ok=True)
+
+
+def _read_chunks(source: Iterable[bytes] | IO[bytes]) -> Iterator[bytes]:
+    read = getattr(source, "read", None)
+    if callable(read):
+        while chunk := read(CHUNK):
+            yield chunk
+    else:
+        yield from source  # type: ignore[misc]
+
+
+class LocalDocumentStore:
+    def __init__(self, root: Path, max_bytes: int = 10 * 1024 * 1024,
+                 allowed: Iterable[str] = DEFAULT_ALLOWED) -> None:
+        self.root = Path(root)
+        self.max_bytes = max_bytes
+        self.allowed = frozenset(allowed)
+        self._tmp = self.root / ".tmp"
+
+    def path_for(self, sha256: str) -> Path:
+        check_sha256(sha256)
+        return self.root / sha256[:2] / sha256[2:4] / sha256
+
+    # ------------------------------------------------------------- writing
+
+    def _spool(self, max_bytes: int | None) -> _Spool:
+        limit = self.max_bytes if max_bytes is None else min(max_bytes, self.max_bytes)
+        return _Spool(self._tmp, limit, self.allowed)
+
+    def _commit(self, spool: _Spool) -> StoredRef:
+        sha256, media_type = spool.close()
+        final = self.path_for(sha256)
+        try:
+            final.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                os.link(spool.path, final)  # atomic, and fails rather than overwrite
+                os.chmod(final, 0o444)
+            except FileExistsError:
+                pass  # the same bytes are already stored
+            except OSError:
+                if not final.exists():  # file systems without hard links
+                    os.replace(spool.path, final)
+        finally:
+            spool.path.unlink(missing_ok=True)
+        return StoredRef(sha256, spool.size, media_type)
+
+    def put_stream(self, source: Iterable[bytes] | IO[bytes], *,
+                   max_bytes: int | None = None) -> StoredRef:
+        """Store chunks (an iterable of bytes, or a binary file object read in chunks)."""
+        spool = self._spool(max_bytes)
+        try:
+            for chunk in _read_chunks(source):
+                spool.feed(chunk)
+            return self._commit(spool)
+        except BaseException:
+            spool.discard()
+            raise
+
+    async def aput_stream(self, source: AsyncIterable[bytes] | Any, *,
+                          max_bytes: int | None = None) -> StoredRef:
+        """Store from an async source: ``request.stream()``, or an object with an async
+        ``read(n)`` such as FastAPI's ``UploadFile``. (Disk writes are small chunks
+        on the event loop; call ``put_stream`` in a thread for very slow disks.)"""
+        spool = self._spool(max_bytes)
+        try:
+            read = getattr(source, "read", None)
+            if callable(read):
+                while chunk := await read(CHUNK):
+                    spool.feed(chunk)
+            else:
+                async for chunk in source:
+                    spool.feed(chunk)
+            return self._commit(spool)
+        except BaseException:
+            spool.discard()
+            raise
+
+    # ------------------------------------------------------------- reading
+
+    def open(self, sha256: str) -> BinaryIO:
+        try:
+            return self.path_for(sha256).open("rb")
+        except FileNotFoundError as exc:
+            raise DocumentNotFound(sha256) from exc
+
+    def exists(self, sha256: str) -> bool:
+        return self.path_for(sha256).is_file()
+
+    def delete(self, sha256: str) -> bool:
+        path = self.path_for(sha256)
+        try:
+            path.unlink()
+        except FileNotFoundError:
+            return False
+        return True
+
+    def list_all(self) -> Iterator[tuple[str, datetime]]:
+        """Every stored document with its modification time."""
+        if not self.root.exists():
+            return
+        for path in self.root.glob("??/??/*"):
+            if _SHA256.match(path.name):
+                yield path.name, datetime.fromtimestamp(path.stat().st_mtime, UTC)
+
+
+# ----------------------------------------------------------------- the index
+
+
+def record_stored(db: Database, ref: StoredRef) -> None:
+    """Add the ``StoredDocument`` row of ``ref`` (nothing if it is there already)."""
+    with db.session() as session:
+        if session.get(StoredDocument, ref.sha256) is not None:
+            return
+        session.add(StoredDocument(sha256=ref.sha256, size=ref.size, media_type=ref.media_type))
+        try:
+            session.commit()
+        except IntegrityError:
+            session.rollback()
+
+
+def sweep(db: Database, store: DocumentStore, older_than: timedelta,
+          now: datetime | None = None) -> list[str]:
+    """Delete documents no ``DossierDocument`` or ``CitizenDocument`` refers to and
+    that were stored more than ``older_than`` ago. Returns the removed digests."""
+    now = now or datetime.now(UTC)
+    cutoff = now - older_than
+    with db.session() as session:
+        referenced = set(session.exec(select(DossierDocument.sha256)).all())
+        referenced |= set(session.exec(select(CitizenDocument.sha256)).all())
+        rows = {r.sha256: r for r in session.exec(select(StoredDocument)).all()}
+    removed: list[str] = []
+    on_disk = dict(store.list_all())
+    for sha256 in sorted(set(on_disk) | set(rows)):
+        if sha256 in referenced:
+            continue
+        row = rows.get(sha256)
+        stored_at = (row.created_at if row is not None and row.created_at else on_disk[sha256])
+        if stored_at > cutoff:
+            continue
+        store.delete(sha256)
+        if row is not None:
+            with db.session() as session:
+                current = session.get(StoredDocument, sha256)
+                if current is not None:
+                    session.delete(current)
+                    session.commit()
+        removed.append(sha256)
+    if removed:
+        log.info("documents_swept count=%d", len(removed))
+    return removed
+
+
+def build_document_store(settings: Any) -> DocumentStore:
+    """Local disk (the only backend so far; ``document_store`` other than "local" is
+    refused until the S3-compatible backend exists)."""
+    kind = getattr(settings, "document_store", None) or "local"
+    if kind != "local":
+        raise ValueError(f"document store {kind!r} is not available (only 'local')")
+    return LocalDocumentStore(settings.resolved_documents_dir, settings.max_file_bytes)

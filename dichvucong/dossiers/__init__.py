@@ -1,0 +1,1 @@
+"""Dossier services used by the API and the pages: codes, submission, views, decisions."""

@@ -1,0 +1,192 @@
+"""Officials' decisions: checked here (rights: 403), answered by the workflow's
+validator (state: 409 with its reason), applied as a Workflow Update whose id is
+the caller's Idempotency-Key so a retried request acts once."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, Field, ValidationError
+from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError, RPCStatusCode
+
+from dichvucong.accounts.principal import Principal
+from dichvucong.api.problems import Conflict, DomainError, Forbidden, NotFound
+from dichvucong.db.models import Dossier
+from dichvucong.workflows import texts
+from dichvucong.workflows.messages import (
+    AcceptInput,
+    Actor,
+    ApologizeInput,
+    ApproveInput,
+    CounterPaymentInput,
+    DocumentRef,
+    DossierState,
+    HandOverInput,
+    IssueResultInput,
+    RedispatchInput,
+    RefuseInput,
+    RejectInput,
+    RequestSupplementInput,
+    SendBackInput,
+)
+
+log = logging.getLogger("dichvucong.decisions")
+
+# Which roles can ever take an action; the workflow decides whether *now*.
+ACTION_ROLES: dict[str, tuple[str, ...]] = {
+    "accept": ("reception",),
+    "refuse": ("reception",),
+    "request_supplement": ("reception", "specialist", "leader", "issuer"),
+    "approve": ("specialist", "leader", "issuer"),
+    "send_back": ("specialist", "leader", "issuer"),
+    "reject": ("specialist", "leader", "issuer"),
+    "apologize": ("leader",),
+    "record_counter_payment": ("reception",),
+    "issue_result": ("issuer",),
+    "hand_over": ("reception", "issuer"),
+    "redispatch": ("issuer",),
+}
+
+
+class NoteBody(BaseModel):
+    note: str = Field("", max_length=2000)
+
+
+class RefuseBody(BaseModel):
+    reason: str = Field(max_length=2000)
+
+
+class RequestSupplementBody(BaseModel):
+    items: list[str] = Field(max_length=50)
+    note: str = Field("", max_length=2000)
+
+
+class SendBackBody(BaseModel):
+    to_step: str = Field(max_length=60)
+    reason: str = Field(max_length=2000)
+
+
+class RejectBody(BaseModel):
+    reasons: list[str] = Field(max_length=20)
+
+
+class ApologizeBody(BaseModel):
+    new_due: datetime
+    reason: str = Field(max_length=2000)
+
+
+class CounterPaymentBody(BaseModel):
+    receipt_no: str = Field(max_length=40)
+    amount: int = Field(ge=0)
+
+
+class RedispatchBody(BaseModel):
+    address: str | None = Field(None, max_length=300)
+
+
+BODIES: dict[str, type[BaseModel]] = {
+    "accept": NoteBody,
+    "refuse": RefuseBody,
+    "request_supplement": RequestSupplementBody,
+    "approve": NoteBody,
+    "send_back": SendBackBody,
+    "reject": RejectBody,
+    "apologize": ApologizeBody,
+    "record_counter_payment": CounterPaymentBody,
+    "hand_over": NoteBody,
+    "redispatch": RedispatchBody,
+}
+
+
+def acting_role(dossier: Dossier, principal: Principal, action: str) -> str:
+    """The role the official acts in: one allowed now if the read model says so."""
+    possible = [r for r in principal.roles if r in ACTION_ROLES.get(action, ())]
+    if not possible:
+        raise Forbidden(
+            "role_forbidden",
+            f"Vai trò của bạn không được thực hiện thao tác «{texts.action_label(action)}».",
+        )
+    allowed = (dossier.state or {}).get("allowed_actions", {})
+    now = [r for r in possible if action in allowed.get(r, [])]
+    return (now or possible)[0]
+
+
+def build_input(
+    action: str, body: dict[str, Any], actor: Actor, documents: list[DocumentRef] | None = None
+) -> Any:
+    if action == "issue_result":
+        return IssueResultInput(
+            documents=documents or [], note=str(body.get("note", "")), actor=actor
+        )
+    model = BODIES.get(action)
+    if model is None:
+        raise NotFound("unknown_action", f"Không có thao tác «{action}».")
+    try:
+        data = model.model_validate(body)
+    except ValidationError as exc:
+        errors = [{"loc": list(e["loc"]), "msg": e["msg"]} for e in exc.errors()]
+        raise DomainError(
+            "invalid_body", "Dữ liệu thao tác không hợp lệ.", status=422, errors=errors
+        ) from exc
+    values = data.model_dump()
+    factory = {
+        "accept": lambda: AcceptInput(note=values["note"], actor=actor),
+        "refuse": lambda: RefuseInput(reason=values["reason"], actor=actor),
+        "request_supplement": lambda: RequestSupplementInput(
+            items=values["items"], note=values["note"], actor=actor
+        ),
+        "approve": lambda: ApproveInput(note=values["note"], actor=actor),
+        "send_back": lambda: SendBackInput(
+            to_step=values["to_step"], reason=values["reason"], actor=actor
+        ),
+        "reject": lambda: RejectInput(reasons=values["reasons"], actor=actor),
+        "apologize": lambda: ApologizeInput(
+            new_due=values["new_due"], reason=values["reason"], actor=actor
+        ),
+        "record_counter_payment": lambda: CounterPaymentInput(
+            receipt_no=values["receipt_no"], amount=values["amount"], actor=actor
+        ),
+        "hand_over": lambda: HandOverInput(note=values["note"], actor=actor),
+        "redispatch": lambda: RedispatchInput(address=values["address"], actor=actor),
+    }
+    return factory[action]()
+
+
+async def decide(
+    *,
+    client: Client,
+    dossier: Dossier,
+    principal: Principal,
+    action: str,
+    payload: Any,
+    idempotency_key: str | None,
+) -> DossierState:
+    """Sends the decision; maps the workflow's refusal to 409 with its sentence."""
+    handle = client.get_workflow_handle(dossier.code)
+    # The update id makes a retried request (same key) return the first answer.
+    update_id = (
+        f"{action}:{principal.subject}:{idempotency_key}"
+        if idempotency_key
+        else f"{action}:{uuid.uuid4()}"
+    )
+    try:
+        state = await handle.execute_update(action, payload, id=update_id, result_type=DossierState)
+    except WorkflowUpdateFailedError as exc:
+        cause = exc.cause
+        message = cause.message if isinstance(cause, ApplicationError) else str(cause)
+        raise Conflict("action_refused", message) from exc
+    except RPCError as exc:
+        if exc.status in (RPCStatusCode.NOT_FOUND, RPCStatusCode.FAILED_PRECONDITION):
+            raise Conflict(
+                "case_closed", texts.refusal("closed", status=texts.status_label(dossier.status))
+            ) from exc
+        raise
+    log.info(
+        "decision dossier_code=%s action=%s official=%s", dossier.code, action, principal.subject
+    )
+    return state

@@ -1,0 +1,485 @@
+"""A citizen's submission: validate everything, store the documents, create the
+dossier row and start its workflow — or leave nothing behind.
+
+Order matters: all checks that need no storage run first; documents are
+stored next (content-addressed, so a retry stores nothing new); the dossier row
+and its code are written in one transaction; the workflow starts last. If the
+workflow cannot start, the row, the "my documents" entries and the newly
+stored files are removed again.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
+from temporalio.client import Client
+from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDReusePolicy
+
+from dichvucong import search_attributes as sa
+from dichvucong.api.problems import DomainError
+from dichvucong.catalog import Catalog
+from dichvucong.catalog.models import Procedure
+from dichvucong.db.engine import Database
+from dichvucong.db.models import (
+    CitizenAccount,
+    CitizenDocument,
+    Dossier,
+    DossierDocument,
+    StoredDocument,
+)
+from dichvucong.documents.media import UnsupportedMediaType
+from dichvucong.documents.store import DocumentTooLarge, LocalDocumentStore, StoredRef
+from dichvucong.dossiers.codes import allocate_code
+from dichvucong.forms.fees import compute_fee
+from dichvucong.forms.validation import validate_form
+from dichvucong.settings import Settings
+from dichvucong.workflows import texts
+from dichvucong.workflows.dossier import DossierWorkflow
+from dichvucong.workflows.messages import CaseRules, DocumentRef, DossierInput
+from dichvucong.workflows.rules import allowed_actions
+
+log = logging.getLogger("dichvucong.submission")
+
+MESSAGES = {
+    "procedure": "Thủ tục không tồn tại.",
+    "procedure_offline": "Thủ tục này chỉ cung cấp biểu mẫu để tải về, chưa nộp trực tuyến.",
+    "agency": "Cơ quan không giải quyết thủ tục này.",
+    "delivery": "Hình thức nhận kết quả không hợp lệ cho thủ tục này.",
+    "address": "Vui lòng nhập địa chỉ nhận kết quả qua bưu chính.",
+    "slot_required": "Vui lòng đính kèm: {name}.",
+    "slot_max": "Chỉ được đính kèm tối đa {n} tệp cho mục này.",
+    "slot_type": "Tệp «{file}» không đúng loại cho phép ({types}).",
+    "slot_unknown": "Mục giấy tờ không có trong thủ tục.",
+    "file_type": "Tệp «{file}» không phải PDF hoặc JPEG (kiểm tra theo nội dung tệp).",
+    "file_size": "Tệp «{file}» vượt quá dung lượng cho phép ({limit} MB).",
+    "dossier_size": "Tổng dung lượng hồ sơ vượt quá {limit} MB.",
+    "reuse": "Không tìm thấy giấy tờ đã lưu được chọn.",
+    "empty_file": "Tệp «{file}» rỗng.",
+    "unavailable": "Hệ thống xử lý hồ sơ đang bận; hồ sơ chưa được gửi. Vui lòng thử lại sau ít phút.",
+}
+
+TYPE_LABELS = {"application/pdf": "PDF", "image/jpeg": "JPEG", "image/png": "PNG"}
+
+
+class SubmissionInvalid(DomainError):
+    status = 422
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        super().__init__(
+            "submission_invalid",
+            "Hồ sơ chưa hợp lệ, vui lòng kiểm tra các mục được đánh dấu.",
+            errors=errors,
+        )
+        self.errors = errors
+
+
+class SubmissionUnavailable(DomainError):
+    status = 503
+
+
+class Upload(Protocol):
+    """What the route hands over for a file part (FastAPI's UploadFile fits)."""
+
+    filename: str | None
+
+    async def read(self, size: int = -1) -> bytes: ...
+
+
+@dataclass
+class SubmissionRequest:
+    procedure_code: str
+    agency_code: str
+    delivery: str
+    delivery_address: str | None
+    form: dict[str, Any]
+    uploads: dict[str, list[Upload]] = field(default_factory=dict)
+    reuse: dict[str, list[int]] = field(default_factory=dict)  # slot -> CitizenDocument ids
+    idempotency_key: str | None = None
+    channel: str = "online"
+
+
+@dataclass
+class _Stored:
+    slot: str
+    name: str
+    ref: StoredRef
+    new: bool
+
+
+def _limit_mb(limit: int) -> str:
+    return f"{limit / 1024 / 1024:g}"
+
+
+def check_request(
+    procedure: Procedure | None, catalog: Catalog, request: SubmissionRequest
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """Everything that can be checked before storing a byte."""
+    errors: dict[str, str] = {}
+    if procedure is None:
+        return {}, {"procedure_code": MESSAGES["procedure"]}
+    if not procedure.accepts_online:
+        return {}, {"procedure_code": MESSAGES["procedure_offline"]}
+    if request.agency_code not in procedure.agencies or request.agency_code not in catalog.agencies:
+        errors["agency_code"] = MESSAGES["agency"]
+    if request.delivery not in procedure.delivery_options:
+        errors["delivery"] = MESSAGES["delivery"]
+    elif request.delivery == "postal" and not (request.delivery_address or "").strip():
+        errors["delivery_address"] = MESSAGES["address"]
+    cleaned, form_errors = validate_form(procedure, request.form)
+    errors.update({f"form.{key}": message for key, message in form_errors.items()})
+    slots = {slot.key: slot for slot in procedure.documents}
+    for key in set(request.uploads) | set(request.reuse):
+        if key not in slots:
+            errors[f"documents.{key}"] = MESSAGES["slot_unknown"]
+    for slot in procedure.documents:
+        count = len(request.uploads.get(slot.key, [])) + len(request.reuse.get(slot.key, []))
+        if slot.required and count == 0:
+            errors[f"documents.{slot.key}"] = MESSAGES["slot_required"].format(name=slot.name)
+        elif count > slot.max_count:
+            errors[f"documents.{slot.key}"] = MESSAGES["slot_max"].format(n=slot.max_count)
+    return cleaned, errors
+
+
+class SubmissionService:
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        db: Database,
+        catalog: Catalog,
+        store: LocalDocumentStore,
+        temporal: Client,
+    ) -> None:
+        self.settings = settings
+        self.db = db
+        self.catalog = catalog
+        self.store = store
+        self.temporal = temporal
+
+    async def submit(self, *, citizen: CitizenAccount, request: SubmissionRequest) -> Dossier:
+        assert citizen.id is not None
+        key = f"{citizen.id}:{request.idempotency_key}" if request.idempotency_key else None
+        if key and (existing := self._by_key(key)) is not None:
+            return existing
+        procedure = self.catalog.procedures.get(request.procedure_code)
+        cleaned, errors = check_request(procedure, self.catalog, request)
+        if errors:
+            raise SubmissionInvalid(errors)
+        assert procedure is not None
+        reused = self._reused(citizen.id, request)
+        stored = await self._store_uploads(procedure, request)
+        try:
+            return await self._create(citizen, procedure, request, cleaned, stored + reused, key)
+        except BaseException:
+            self._discard([s for s in stored if s.new])
+            raise
+
+    # -------------------------------------------------------------- steps
+
+    def _by_key(self, key: str) -> Dossier | None:
+        with self.db.session() as session:
+            return session.exec(select(Dossier).where(Dossier.idempotency_key == key)).first()
+
+    def _reused(self, citizen_id: int, request: SubmissionRequest) -> list[_Stored]:
+        wanted = [(slot, doc_id) for slot, ids in request.reuse.items() for doc_id in ids]
+        if not wanted:
+            return []
+        errors: dict[str, str] = {}
+        found: list[_Stored] = []
+        with self.db.session() as session:
+            for slot, doc_id in wanted:
+                doc = session.get(CitizenDocument, doc_id)
+                if doc is None or doc.owner_id != citizen_id or not self.store.exists(doc.sha256):
+                    errors[f"documents.{slot}"] = MESSAGES["reuse"]
+                    continue
+                found.append(
+                    _Stored(
+                        slot, doc.name, StoredRef(doc.sha256, doc.size, doc.media_type), new=False
+                    )
+                )
+        if errors:
+            raise SubmissionInvalid(errors)
+        return found
+
+    async def _store_uploads(
+        self, procedure: Procedure, request: SubmissionRequest
+    ) -> list[_Stored]:
+        stored: list[_Stored] = []
+        total = 0
+        slots = {slot.key: slot for slot in procedure.documents}
+        try:
+            for slot_key, uploads in request.uploads.items():
+                slot = slots[slot_key]
+                for upload in uploads:
+                    name = _safe_name(upload.filename)
+                    item = await self._store_one(slot_key, name, upload)
+                    stored.append(item)
+                    total += item.ref.size
+                    if item.ref.size == 0:
+                        raise SubmissionInvalid(
+                            {f"documents.{slot_key}": MESSAGES["empty_file"].format(file=name)}
+                        )
+                    if item.ref.media_type not in slot.accepted_types:
+                        types = ", ".join(TYPE_LABELS.get(t, t) for t in slot.accepted_types)
+                        raise SubmissionInvalid(
+                            {
+                                f"documents.{slot_key}": MESSAGES["slot_type"].format(
+                                    file=name, types=types
+                                )
+                            }
+                        )
+                    if total > self.settings.max_dossier_bytes:
+                        raise SubmissionInvalid(
+                            {
+                                "documents": MESSAGES["dossier_size"].format(
+                                    limit=_limit_mb(self.settings.max_dossier_bytes)
+                                )
+                            }
+                        )
+        except BaseException:
+            self._discard([s for s in stored if s.new])
+            raise
+        return stored
+
+    async def _store_one(self, slot_key: str, name: str, upload: Upload) -> _Stored:
+        try:
+            ref = await self.store.aput_stream(upload, max_bytes=self.settings.max_file_bytes)
+        except DocumentTooLarge as exc:
+            raise SubmissionInvalid(
+                {
+                    f"documents.{slot_key}": MESSAGES["file_size"].format(
+                        file=name, limit=_limit_mb(self.settings.max_file_bytes)
+                    )
+                }
+            ) from exc
+        except UnsupportedMediaType as exc:
+            raise SubmissionInvalid(
+                {f"documents.{slot_key}": MESSAGES["file_type"].format(file=name)}
+            ) from exc
+        with self.db.session() as session:
+            known = session.get(StoredDocument, ref.sha256) is not None
+            if not known:
+                session.add(
+                    StoredDocument(sha256=ref.sha256, size=ref.size, media_type=ref.media_type)
+                )
+                try:
+                    session.commit()
+                except IntegrityError:
+                    session.rollback()
+                    known = True
+        return _Stored(slot_key, name, ref, new=not known)
+
+    async def _create(
+        self,
+        citizen: CitizenAccount,
+        procedure: Procedure,
+        request: SubmissionRequest,
+        cleaned: dict[str, Any],
+        documents: list[_Stored],
+        key: str | None,
+    ) -> Dossier:
+        now = datetime.now(UTC)
+        fee = compute_fee(procedure, cleaned)
+        payment_stage = procedure.payment_stage if fee.amount > 0 else "none"
+        agency = self.catalog.agencies[request.agency_code]
+        with self.db.session() as session:
+            code = allocate_code(session, request.agency_code, now)
+            dossier = Dossier(
+                code=code,
+                procedure_code=procedure.code,
+                agency_code=request.agency_code,
+                applicant_id=citizen.id,
+                applicant_id_number=citizen.id_number,
+                applicant_name=citizen.full_name,
+                channel=request.channel,
+                delivery=request.delivery,
+                delivery_address=(request.delivery_address or "").strip() or None,
+                idempotency_key=key,
+                form_data=cleaned,
+                status="SUBMITTED",
+                submitted_at=now,
+                fee_amount=fee.amount,
+                payment_stage=payment_stage,
+                payment_status="pending" if fee.amount else "none",
+                state={
+                    "fee_lines": fee.line_dicts(),
+                    "allowed_actions": allowed_actions(
+                        status="SUBMITTED",
+                        step="reception",
+                        step_role=None,
+                        step_index=-1,
+                        apology_open=False,
+                        delivery=request.delivery,
+                        paid=False,
+                    ),
+                },
+            )
+            session.add(dossier)
+            session.flush()
+            # Listed at once; the workflow's first transition finds them and adds nothing.
+            for doc in documents:
+                session.add(
+                    DossierDocument(
+                        dossier_code=code,
+                        kind="submitted",
+                        slot=doc.slot,
+                        name=doc.name,
+                        media_type=doc.ref.media_type,
+                        size=doc.ref.size,
+                        sha256=doc.ref.sha256,
+                        added_at=now,
+                    )
+                )
+            new_docs = self._remember_documents(session, citizen, documents)
+            try:
+                session.commit()
+            except IntegrityError:
+                session.rollback()
+                if key and (existing := self._by_key(key)) is not None:
+                    return existing  # a concurrent retry of the same request won
+                raise
+        inp = DossierInput(
+            dossier_code=code,
+            procedure_code=procedure.code,
+            procedure_name=procedure.name,
+            agency_code=agency.code,
+            agency_name=agency.name,
+            submitted_at=now,
+            steps=procedure.step_specs(),
+            time_limit_days=procedure.time_limit_days,
+            time_limit_hours=procedure.time_limit_hours,
+            applicant_id=citizen.id,
+            channel=request.channel,
+            delivery=request.delivery,
+            delivery_address=dossier.delivery_address,
+            payment_stage=payment_stage,
+            fee_amount=fee.amount,
+            fee_lines=fee.line_dicts(),
+            documents=[
+                DocumentRef(
+                    sha256=d.ref.sha256,
+                    size=d.ref.size,
+                    media_type=d.ref.media_type,
+                    slot=d.slot,
+                    name=d.name,
+                )
+                for d in documents
+            ],
+            rules=case_rules(self.settings),
+        )
+        try:
+            await start_dossier_workflow(self.temporal, self.settings, inp)
+        except Exception as exc:
+            log.error("dossier_start_failed dossier_code=%s error=%s", code, type(exc).__name__)
+            self._undo(code, new_docs)
+            raise SubmissionUnavailable("workflow_unavailable", MESSAGES["unavailable"]) from exc
+        log.info(
+            "dossier_submitted dossier_code=%s procedure=%s agency=%s",
+            code,
+            procedure.code,
+            agency.code,
+        )
+        return dossier
+
+    def _remember_documents(
+        self, session: Session, citizen: CitizenAccount, documents: list[_Stored]
+    ) -> list[int]:
+        """Uploads join "my documents" so the next dossier can reuse them."""
+        added: list[CitizenDocument] = []
+        for doc in documents:
+            exists = session.exec(
+                select(CitizenDocument).where(
+                    CitizenDocument.owner_id == citizen.id,
+                    CitizenDocument.sha256 == doc.ref.sha256,
+                    CitizenDocument.name == doc.name,
+                )
+            ).first()
+            if exists is None:
+                row = CitizenDocument(
+                    owner_id=citizen.id or 0,
+                    sha256=doc.ref.sha256,
+                    name=doc.name,
+                    media_type=doc.ref.media_type,
+                    size=doc.ref.size,
+                    origin="upload",
+                )
+                session.add(row)
+                added.append(row)
+        session.flush()
+        return [row.id for row in added if row.id is not None]
+
+    def _undo(self, code: str, citizen_doc_ids: list[int]) -> None:
+        with self.db.session() as session:
+            for doc in session.exec(
+                select(DossierDocument).where(DossierDocument.dossier_code == code)
+            ).all():
+                session.delete(doc)
+            session.flush()
+            dossier = session.get(Dossier, code)
+            if dossier is not None:
+                session.delete(dossier)
+            for doc_id in citizen_doc_ids:
+                row = session.get(CitizenDocument, doc_id)
+                if row is not None:
+                    session.delete(row)
+            session.commit()
+
+    def _discard(self, stored: list[_Stored]) -> None:
+        """Remove files this request stored first, unless something references them now."""
+        with self.db.session() as session:
+            for item in stored:
+                used = session.exec(
+                    select(CitizenDocument.id).where(CitizenDocument.sha256 == item.ref.sha256)
+                ).first()
+                if used is not None:
+                    continue
+                self.store.delete(item.ref.sha256)
+                row = session.get(StoredDocument, item.ref.sha256)
+                if row is not None:
+                    session.delete(row)
+            session.commit()
+
+
+def case_rules(settings: Settings) -> CaseRules:
+    return CaseRules(
+        reception_limit_hours=settings.reception_limit_hours,
+        supplement_window_days=settings.supplement_window_days,
+        payment_reminder_days=settings.payment_reminder_days,
+        payment_expiry_days=settings.payment_expiry_days,
+        at_risk_days=settings.at_risk_days,
+        postal_dispatch_limit_hours=settings.postal_dispatch_limit_hours,
+    )
+
+
+async def start_dossier_workflow(client: Client, settings: Settings, inp: DossierInput) -> None:
+    await client.start_workflow(
+        DossierWorkflow.run,
+        inp,
+        id=inp.dossier_code,
+        task_queue=settings.task_queue,
+        id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+        # Visible to supervisors from the first second, before the first transition.
+        search_attributes=TypedSearchAttributes(
+            [
+                SearchAttributePair(sa.CASE_STATUS, "SUBMITTED"),
+                SearchAttributePair(sa.OVERDUE, False),
+                SearchAttributePair(sa.AGENCY_CODE, inp.agency_code),
+                SearchAttributePair(sa.PROCEDURE_CODE, inp.procedure_code),
+                SearchAttributePair(sa.CURRENT_STEP, "reception"),
+            ]
+        ),
+        static_summary=texts.static_summary(inp.procedure_name, inp.agency_name),
+        static_details=f"Hồ sơ {inp.dossier_code} — nộp {texts.fmt_moment(inp.submitted_at)}",
+    )
+
+
+def _safe_name(filename: str | None) -> str:
+    """A display name only: never used as a path."""
+    name = (filename or "tep").replace("\\", "/").rsplit("/", 1)[-1]
+    name = "".join(ch for ch in name if ch.isprintable()).strip() or "tep"
+    return name[:120]

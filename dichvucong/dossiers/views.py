@@ -1,0 +1,299 @@
+"""What the API shows of a dossier, and to whom (read model only)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel
+from sqlmodel import Session, select
+
+from dichvucong.accounts.identity import is_id_number, is_passport, mask_name
+from dichvucong.accounts.principal import Principal
+from dichvucong.accounts.roles import PROVINCE_OFFICE_CODE
+from dichvucong.api.problems import NotFound
+from dichvucong.catalog import Catalog
+from dichvucong.db.models import Dossier, DossierDocument, DossierEvent
+from dichvucong.workflows import texts
+
+FINAL = {"COMPLETED", "REFUSED", "REJECTED", "WITHDRAWN"}
+
+
+class DocumentPublic(BaseModel):
+    kind: str
+    slot: str
+    name: str
+    media_type: str
+    size: int
+    sha256: str
+
+
+class EventPublic(BaseModel):
+    seq: int
+    at: datetime
+    actor: str
+    action: str
+    action_label: str
+    from_status: str | None
+    to_status: str
+    step: str | None
+    note: str | None
+    data: dict[str, Any]
+
+
+class DueChangePublic(BaseModel):
+    at: datetime
+    due_at: datetime
+    reason: str
+
+
+class DossierPublic(BaseModel):
+    dossier_code: str
+    status: str
+    status_label: str
+    step: str | None
+    procedure_code: str
+    procedure_name: str
+    agency_code: str
+    agency_name: str
+    channel: str
+    delivery: str
+    delivery_address: str | None
+    applicant_name: str
+    submitted_at: datetime
+    received_at: datetime | None
+    due_at: datetime | None
+    statutory_due_at: datetime | None
+    finished_at: datetime | None
+    closed_at: datetime | None
+    overdue: bool
+    timeliness: str | None
+    supplement_count: int
+    apology_used: bool
+    due_history: list[DueChangePublic]
+    pending_supplement_items: list[str]
+    fee_amount: int
+    fee_lines: list[dict[str, Any]]
+    payment_stage: str
+    payment_status: str
+    payment_method: str | None
+    tracking_number: str | None
+    rating: str | None
+    form: dict[str, Any]
+    documents: list[DocumentPublic]
+    events: list[EventPublic]
+    hand_overs: list[dict[str, Any]]
+    allowed_actions: list[str]
+
+
+class DossierSummary(BaseModel):
+    dossier_code: str
+    status: str
+    status_label: str
+    procedure_code: str
+    procedure_name: str
+    agency_code: str
+    submitted_at: datetime
+    due_at: datetime | None
+    overdue: bool
+    step: str | None
+    applicant_name: str
+
+
+class LookupResult(BaseModel):
+    dossier_code: str
+    status: str
+    status_label: str
+    procedure_name: str
+    agency_name: str
+    applicant: str
+    submitted_at: datetime
+    received_at: datetime | None
+    due_at: datetime | None
+    finished_at: datetime | None
+
+
+def visible_dossier(session: Session, code: str, principal: Principal) -> Dossier:
+    """The dossier if the caller may see it; 404 otherwise (no existence leak)."""
+    dossier = session.get(Dossier, code)
+    if dossier is None or not can_see(dossier, principal):
+        raise NotFound("dossier_not_found", "Không tìm thấy hồ sơ.")
+    return dossier
+
+
+def can_see(dossier: Dossier, principal: Principal) -> bool:
+    if principal.is_citizen:
+        return dossier.applicant_id == principal.id
+    return dossier.agency_code == principal.agency_code or is_province_official(principal)
+
+
+def is_province_official(principal: Principal) -> bool:
+    """Supervisors of the provincial office oversee every agency (read only)."""
+    return principal.has_role("supervisor") and principal.agency_code == PROVINCE_OFFICE_CODE
+
+
+def actions_for(dossier: Dossier, principal: Principal) -> list[str]:
+    allowed: dict[str, list[str]] = (
+        dossier.state.get("allowed_actions", {}) if dossier.state else {}
+    )
+    if principal.is_citizen:
+        actions = list(allowed.get("citizen", []))
+        if dossier.status == "COMPLETED" and dossier.rating is None:
+            actions.append("rate")
+        return sorted(set(actions))
+    if dossier.agency_code != principal.agency_code:
+        return []
+    actions = {a for role in principal.roles for a in allowed.get(role, [])}
+    return sorted(actions)
+
+
+def summary(dossier: Dossier, catalog: Catalog) -> DossierSummary:
+    procedure = catalog.procedures.get(dossier.procedure_code)
+    return DossierSummary(
+        dossier_code=dossier.code,
+        status=dossier.status,
+        status_label=texts.status_label(dossier.status),
+        procedure_code=dossier.procedure_code,
+        procedure_name=procedure.name if procedure else dossier.procedure_code,
+        agency_code=dossier.agency_code,
+        submitted_at=_aware(dossier.submitted_at),
+        due_at=dossier.due_at,
+        overdue=dossier.overdue,
+        step=dossier.current_step,
+        applicant_name=dossier.applicant_name,
+    )
+
+
+def detail(
+    session: Session, dossier: Dossier, catalog: Catalog, principal: Principal
+) -> DossierPublic:
+    procedure = catalog.procedures.get(dossier.procedure_code)
+    agency = catalog.agencies.get(dossier.agency_code)
+    documents = session.exec(
+        select(DossierDocument)
+        .where(DossierDocument.dossier_code == dossier.code)
+        .order_by(DossierDocument.id)
+    ).all()
+    events = session.exec(
+        select(DossierEvent)
+        .where(DossierEvent.dossier_code == dossier.code)
+        .order_by(DossierEvent.seq)
+    ).all()
+    state = dossier.state or {}
+    return DossierPublic(
+        dossier_code=dossier.code,
+        status=dossier.status,
+        status_label=texts.status_label(dossier.status),
+        step=dossier.current_step,
+        procedure_code=dossier.procedure_code,
+        procedure_name=procedure.name if procedure else dossier.procedure_code,
+        agency_code=dossier.agency_code,
+        agency_name=agency.name if agency else dossier.agency_code,
+        channel=dossier.channel,
+        delivery=dossier.delivery,
+        delivery_address=state.get("delivery_address") or dossier.delivery_address,
+        applicant_name=dossier.applicant_name,
+        submitted_at=_aware(dossier.submitted_at),
+        received_at=dossier.received_at,
+        due_at=dossier.due_at,
+        statutory_due_at=dossier.statutory_due_at,
+        finished_at=dossier.finished_at,
+        closed_at=dossier.closed_at,
+        overdue=dossier.overdue,
+        timeliness=dossier.timeliness,
+        supplement_count=dossier.supplement_count,
+        apology_used=dossier.apology_used,
+        due_history=[DueChangePublic(**d) for d in state.get("due_history", [])],
+        pending_supplement_items=list(state.get("pending_items", [])),
+        fee_amount=dossier.fee_amount,
+        fee_lines=list(state.get("fee_lines", [])),
+        payment_stage=dossier.payment_stage,
+        payment_status=dossier.payment_status,
+        payment_method=dossier.payment_method,
+        tracking_number=dossier.tracking_number,
+        rating=dossier.rating,
+        form=dict(dossier.form_data or {}),
+        documents=[
+            DocumentPublic(
+                kind=d.kind,
+                slot=d.slot,
+                name=d.name,
+                media_type=d.media_type,
+                size=d.size,
+                sha256=d.sha256,
+            )
+            for d in documents
+        ],
+        events=[
+            EventPublic(
+                seq=e.seq,
+                at=_aware(e.at),
+                actor=_actor(e.actor, principal),
+                action=e.action,
+                action_label=texts.action_label(e.action),
+                from_status=e.from_status,
+                to_status=e.to_status,
+                step=e.step,
+                note=e.note,
+                data=e.data or {},
+            )
+            for e in events
+        ],
+        hand_overs=list(state.get("hand_overs", [])),
+        allowed_actions=actions_for(dossier, principal),
+    )
+
+
+def lookup(
+    session: Session, catalog: Catalog, query: str, *, limit: int = 20
+) -> list[LookupResult]:
+    """Public lookup by dossier code, CCCD, passport number or the slip's QR URL."""
+    q = query.strip()
+    if "/" in q:  # the QR code holds the lookup URL: take its last part
+        q = q.rstrip("/").rsplit("/", 1)[-1].split("?q=")[-1]
+        q = q.split("q=")[-1]
+    if not q:
+        return []
+    if is_id_number(q):
+        where = Dossier.applicant_id_number == q
+    elif is_passport(q.upper()):
+        where = Dossier.applicant_passport == q.upper()
+    else:
+        where = Dossier.code == q
+    rows = session.exec(
+        select(Dossier)
+        .where(where)
+        .order_by(Dossier.submitted_at.desc())  # type: ignore[union-attr]
+        .limit(limit)
+    ).all()
+    results = []
+    for d in rows:
+        procedure = catalog.procedures.get(d.procedure_code)
+        agency = catalog.agencies.get(d.agency_code)
+        results.append(
+            LookupResult(
+                dossier_code=d.code,
+                status=d.status,
+                status_label=texts.status_label(d.status),
+                procedure_name=procedure.name if procedure else d.procedure_code,
+                agency_name=agency.name if agency else d.agency_code,
+                applicant=mask_name(d.applicant_name),
+                submitted_at=_aware(d.submitted_at),
+                received_at=d.received_at,
+                due_at=d.due_at,
+                finished_at=d.finished_at,
+            )
+        )
+    return results
+
+
+def _actor(actor: str, principal: Principal) -> str:
+    """Citizens see "cán bộ" rather than officials' usernames."""
+    if principal.is_official or actor in ("citizen", "system", "gateway", "postal"):
+        return actor
+    return "official"
+
+
+def _aware(moment: datetime | None) -> datetime:
+    assert moment is not None
+    return moment

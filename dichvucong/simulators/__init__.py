@@ -1,0 +1,43 @@
+"""Simulators of the parties we cannot reach from here (payment gateway, postal
+service) and the development mail box. They speak the other side of the same
+protocols the adapters in ``dichvucong.integrations`` use, over real HTTP/SMTP.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI
+
+from dichvucong.simulators.mail import MailStore, dev_mail_router, start_dev_smtp
+from dichvucong.simulators.payment import PaymentSimulator
+from dichvucong.simulators.postal import PostalSimulator
+
+__all__ = ["MailStore", "PaymentSimulator", "PostalSimulator", "dev_mail_dir",
+           "dev_mail_router", "install_simulators", "start_dev_smtp"]
+
+
+def dev_mail_dir(settings: Any) -> Path:
+    value = getattr(settings, "dev_mail_dir", None)
+    return Path(value) if value is not None else Path(settings.var_dir) / "mail"
+
+
+def install_simulators(app: FastAPI, settings: Any) -> None:
+    """Development only: mount the gateway and postal simulators and the mail page.
+
+    ``/_sim/payment``, ``/_sim/postal`` and ``/_dev/mail``; the simulators are kept on
+    ``app.state.payment_simulator`` / ``app.state.postal_simulator``.
+    """
+    from dichvucong.integrations.factory import sms_sink_file
+    from dichvucong.integrations.sms import SmsSink
+
+    payment = PaymentSimulator.from_settings(settings)
+    postal = PostalSimulator.from_settings(settings)
+    app.state.payment_simulator = payment
+    app.state.postal_simulator = postal
+    app.state.mail_store = MailStore(dev_mail_dir(settings))
+    app.include_router(payment.router, prefix="/_sim/payment", include_in_schema=False)
+    app.include_router(postal.router, prefix="/_sim/postal", include_in_schema=False)
+    app.include_router(dev_mail_router(app.state.mail_store, SmsSink(sms_sink_file(settings))),
+                       prefix="/_dev/mail", include_in_schema=False)

@@ -1,0 +1,176 @@
+"""The JSON API of dossiers against a real Temporal test server and worker."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from sqlmodel import func, select
+
+from dichvucong.db.models import CitizenDocument, Dossier, StoredDocument
+
+from .portal import JPEG_BYTES, LLTP_FORM, PDF_BYTES, STP, portal
+
+
+async def test_register_refuses_bad_cccd_with_vietnamese_messages(tmp_path: Path) -> None:
+    async with portal(tmp_path) as p:
+        response = await p.http.post(
+            "/api/v1/accounts",
+            json={
+                "full_name": "Trần Thị Bình",
+                "id_number": "075103001234",  # century digit says 1900s
+                "date_of_birth": "2003-05-17",
+                "phone": "12345",
+                "email": "khong-hop-le",
+                "address": "Biên Hòa",
+                "password": "ngan",
+            },
+        )
+        assert response.status_code == 422
+        assert response.headers["content-type"] == "application/problem+json"
+        errors = response.json()["errors"]
+        assert errors["id_number"].startswith("Số CCCD không khớp")
+        assert set(errors) == {"id_number", "phone", "email", "password"}
+        await p.register()
+        again = await p.http.post(
+            "/api/v1/accounts",
+            json={
+                "full_name": "Người Khác",
+                "id_number": "075203001234",
+                "date_of_birth": "2003-05-17",
+                "phone": "0987654321",
+                "address": "Long Khánh",
+                "password": "mat-khau-2026",
+            },
+        )
+        assert again.status_code == 422 and "id_number" in again.json()["errors"]
+
+
+async def test_login_by_cccd_phone_or_email_and_one_answer_for_failures(tmp_path: Path) -> None:
+    async with portal(tmp_path) as p:
+        await p.register(email="an@example.vn")
+        for username in ("075203001234", "0912345678", "an@example.vn"):
+            headers = await p.login(username)
+            me = (await p.http.get("/api/v1/me", headers=headers)).json()
+            assert me["kind"] == "citizen" and me["name"] == "Nguyễn Văn An"
+        wrong = await p.http.post(
+            "/api/v1/auth/token", data={"username": "075203001234", "password": "sai-mat-khau"}
+        )
+        unknown = await p.http.post(
+            "/api/v1/auth/token", data={"username": "099999999999", "password": "sai-mat-khau"}
+        )
+        assert wrong.status_code == unknown.status_code == 401
+        assert wrong.json()["detail"] == unknown.json()["detail"]
+
+
+async def test_submit_read_and_look_up_a_dossier(tmp_path: Path) -> None:
+    async with portal(tmp_path) as p:
+        await p.register()
+        citizen = await p.login("075203001234")
+        response = await p.submit(citizen)
+        assert response.status_code == 201, response.text
+        body = response.json()
+        code = body["dossier_code"]
+        assert code.startswith(f"{STP}-") and code.endswith("-0001")
+        assert (body["status"], body["fee_amount"]) == ("SUBMITTED", 200_000)
+
+        await p.settled(code)
+        detail = (await p.http.get(f"/api/v1/dossiers/{code}", headers=citizen)).json()
+        assert detail["status_label"] == "Chờ tiếp nhận"
+        assert detail["allowed_actions"] == ["withdraw"]
+        assert [(d["slot"], d["media_type"]) for d in detail["documents"]] == [
+            ("giay_to_tuy_than", "application/pdf")
+        ]
+        assert detail["events"][0]["action"] == "submit"
+
+        mine = (await p.http.get("/api/v1/me/dossiers", headers=citizen)).json()
+        assert [d["dossier_code"] for d in mine["items"]] == [code]
+        docs = (await p.http.get("/api/v1/me/documents", headers=citizen)).json()
+        assert [d["name"] for d in docs] == ["cccd.pdf"]
+
+        for query in (code, "075203001234", f"http://portal.test/tra-cuu?q={code}"):
+            found = (await p.http.get("/api/v1/lookup", params={"q": query})).json()["results"]
+            assert [r["dossier_code"] for r in found] == [code]
+            assert found[0]["applicant"] == "Nguyễn V** A**"
+            assert "075203001234" not in str(found)
+
+
+async def test_bad_uploads_leave_nothing_behind(tmp_path: Path) -> None:
+    async with portal(tmp_path) as p:
+        await p.register()
+        citizen = await p.login("075203001234")
+        disguised = await p.submit(
+            citizen,
+            files=[
+                (
+                    "giay_to_tuy_than",
+                    ("cccd.pdf", b"MZ\x90\x00 not a pdf at all", "application/pdf"),
+                )
+            ],
+        )
+        assert disguised.status_code == 422
+        assert "giay_to_tuy_than" in str(disguised.json()["errors"])
+        missing = await p.submit(citizen, files=[])
+        assert missing.status_code == 422
+        assert "Vui lòng đính kèm" in missing.json()["errors"]["documents.giay_to_tuy_than"]
+        p.settings.max_file_bytes = 1000
+        oversize = await p.submit(
+            citizen,
+            files=[("giay_to_tuy_than", ("big.pdf", PDF_BYTES + b"0" * 2000, "application/pdf"))],
+        )
+        assert oversize.status_code == 422 and "dung lượng" in str(oversize.json()["errors"])
+        p.settings.max_file_bytes = 10_000_000
+        wrong_type = await p.submit(
+            citizen,
+            files=[  # this slot accepts PDF only
+                ("giay_to_tuy_than", ("a.jpg", JPEG_BYTES, "image/jpeg")),
+                ("van_ban_uy_quyen", ("uq.jpg", JPEG_BYTES, "image/jpeg")),
+            ],
+        )
+        assert wrong_type.status_code == 422
+        bad_form = await p.submit(citizen, form={**LLTP_FORM, "so_dinh_danh": "123"})
+        assert bad_form.status_code == 422 and "form.so_dinh_danh" in bad_form.json()["errors"]
+        with p.db.session() as session:
+            assert session.exec(select(func.count()).select_from(Dossier)).one() == 0
+            assert session.exec(select(func.count()).select_from(StoredDocument)).one() == 0
+            assert session.exec(select(func.count()).select_from(CitizenDocument)).one() == 0
+        stored = [f for f in (tmp_path / "documents").rglob("*") if f.is_file()]
+        assert stored == []
+
+
+async def test_retried_submission_creates_one_dossier(tmp_path: Path) -> None:
+    async with portal(tmp_path) as p:
+        await p.register()
+        citizen = await p.login("075203001234")
+        first, second = await asyncio.gather(
+            p.submit(citizen, key="double-click-1"), p.submit(citizen, key="double-click-1")
+        )
+        assert {first.status_code, second.status_code} == {201}
+        assert first.json()["dossier_code"] == second.json()["dossier_code"]
+        with p.db.session() as session:
+            assert session.exec(select(func.count()).select_from(Dossier)).one() == 1
+
+
+async def test_concurrent_submissions_get_distinct_sequential_codes(tmp_path: Path) -> None:
+    async with portal(tmp_path) as p:
+        await p.register()
+        citizen = await p.login("075203001234")
+        responses = await asyncio.gather(*(p.submit(citizen) for _ in range(8)))
+        codes = sorted(r.json()["dossier_code"] for r in responses)
+        assert [c.rsplit("-", 1)[1] for c in codes] == [f"{n:04d}" for n in range(1, 9)]
+
+
+async def test_another_citizens_dossier_is_not_found(tmp_path: Path) -> None:
+    async with portal(tmp_path) as p:
+        await p.register()
+        await p.register(
+            id_number="075304005678", phone="0987654321", full_name="Lê Thị Cúc", dob="2004-02-02"
+        )
+        owner = await p.login("075203001234")
+        other = await p.login("075304005678")
+        code = (await p.submit(owner)).json()["dossier_code"]
+        for path in (f"/api/v1/dossiers/{code}", f"/api/v1/dossiers/{code}/result"):
+            response = await p.http.get(path, headers=other)
+            assert response.status_code == 404
+        missing = await p.http.get("/api/v1/dossiers/000.00.12.H19-991231-9999", headers=owner)
+        assert missing.status_code == 404

@@ -1,0 +1,144 @@
+"""Officials' decisions over the API: rights (403), the workflow's refusals (409),
+idempotent retries, the inbox, supplements, results and ratings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .portal import COMMUNE, PDF_BYTES, STP, portal
+
+
+async def test_reception_to_result_with_counter_payment(tmp_path: Path) -> None:
+    async with portal(tmp_path) as p:
+        await p.register()
+        citizen = await p.login("075203001234")
+        reception = await p.login(p.official("tiepnhan", STP, "reception"))
+        specialist = await p.login(p.official("chuyenvien", STP, "specialist"))
+        leader = await p.login(p.official("lanhdao", STP, "leader"))
+        issuer = await p.login(p.official("vanthu", STP, "issuer"))
+        stranger = await p.login(p.official("tiepnhan.xa", COMMUNE, "reception"))
+
+        code = (await p.submit(citizen)).json()["dossier_code"]
+        await p.settled(code)
+        inbox = (await p.http.get("/api/v1/official/inbox", headers=reception)).json()
+        assert [d["dossier_code"] for d in inbox["items"]] == [code]
+        assert inbox["counts"] == {"SUBMITTED": 1}
+        assert (await p.http.get("/api/v1/official/inbox", headers=specialist)).json()[
+            "items"
+        ] == []
+
+        assert (await p.act(stranger, code, "accept")).status_code == 404  # other agency
+        forbidden = await p.act(specialist, code, "accept")
+        assert forbidden.status_code == 403
+        assert forbidden.json()["code"] == "role_forbidden"
+        early = await p.act(specialist, code, "approve")
+        assert early.status_code == 409
+        assert "Chờ tiếp nhận" in early.json()["detail"]
+
+        accepted = await p.act(reception, code, "accept", {"note": "Hồ sơ đủ"})
+        assert accepted.status_code == 200, accepted.text
+        assert accepted.json()["status"] == "AWAITING_PAYMENT"
+        wrong = await p.act(
+            reception, code, "record_counter_payment", {"receipt_no": "BL-01", "amount": 100_000}
+        )
+        assert wrong.status_code == 409 and "không khớp" in wrong.json()["detail"]
+        paid = await p.act(
+            reception, code, "record_counter_payment", {"receipt_no": "BL-01", "amount": 200_000}
+        )
+        assert (paid.json()["status"], paid.json()["step"]) == ("PROCESSING", "tham_dinh")
+
+        first = await p.act(specialist, code, "approve", {"note": "Đạt"}, key="k-1")
+        again = await p.act(specialist, code, "approve", {"note": "Đạt"}, key="k-1")
+        assert first.status_code == again.status_code == 200
+        assert first.json()["seq"] == again.json()["seq"]
+        assert again.json()["step"] == "phe_duyet"
+
+        await p.act(leader, code, "approve")
+        issued = await p.http.post(
+            f"/api/v1/dossiers/{code}/actions/issue_result",
+            data={"note": "Phiếu số 1"},
+            files={"result": ("phieu-lltp.pdf", PDF_BYTES, "application/pdf")},
+            headers=issuer,
+        )
+        assert issued.status_code == 200, issued.text
+        assert issued.json()["status"] == "COMPLETED"
+
+        result = await p.http.get(f"/api/v1/dossiers/{code}/result", headers=citizen)
+        assert result.status_code == 200 and result.content == PDF_BYTES
+        detail = (await p.http.get(f"/api/v1/dossiers/{code}", headers=citizen)).json()
+        assert detail["allowed_actions"] == ["rate"]
+        assert [e["action"] for e in detail["events"]] == [
+            "submit",
+            "accept",
+            "record_counter_payment",
+            "approve",
+            "approve",
+            "issue_result",
+        ]
+        assert {e["actor"] for e in detail["events"][1:]} == {"official"}  # no usernames shown
+        official_view = (await p.http.get(f"/api/v1/dossiers/{code}", headers=leader)).json()
+        assert official_view["events"][1]["actor"].startswith("official:")
+        docs = (await p.http.get("/api/v1/me/documents", headers=citizen)).json()
+        assert {d["origin"] for d in docs} == {"upload", "result"}
+
+        rated = await p.http.post(
+            f"/api/v1/dossiers/{code}/rating",
+            headers=citizen,
+            json={"level": "very_satisfied", "comment": "Nhanh"},
+        )
+        assert rated.status_code == 201
+        twice = await p.http.post(
+            f"/api/v1/dossiers/{code}/rating", headers=citizen, json={"level": "satisfied"}
+        )
+        assert twice.status_code == 409
+        closed = await p.act(reception, code, "accept")
+        assert closed.status_code == 409
+
+
+async def test_supplement_requested_and_sent_by_the_citizen(tmp_path: Path) -> None:
+    async with portal(tmp_path) as p:
+        await p.register()
+        citizen = await p.login("075203001234")
+        reception = await p.login(p.official("tiepnhan", STP, "reception"))
+        code = (await p.submit(citizen)).json()["dossier_code"]
+        await p.settled(code)
+        early = await p.http.post(
+            f"/api/v1/dossiers/{code}/supplement", headers=citizen, data={"note": "x"}
+        )
+        assert early.status_code == 409
+        asked = await p.act(
+            reception,
+            code,
+            "request_supplement",
+            {"items": ["Bản chụp CCCD rõ nét hơn"], "note": "Ảnh mờ"},
+        )
+        assert asked.json()["status"] == "SUPPLEMENT_REQUESTED"
+        detail = (await p.http.get(f"/api/v1/dossiers/{code}", headers=citizen)).json()
+        assert detail["pending_supplement_items"] == ["Bản chụp CCCD rõ nét hơn"]
+        assert detail["allowed_actions"] == ["supplement", "withdraw"]
+        sent = await p.http.post(
+            f"/api/v1/dossiers/{code}/supplement",
+            headers=citizen,
+            data={"note": "Đã chụp lại"},
+            files=[("giay_to_tuy_than", ("cccd-moi.pdf", PDF_BYTES + b"%new", "application/pdf"))],
+        )
+        assert sent.status_code == 202, sent.text
+        await p.settled(code, seq=2)
+        detail = (await p.http.get(f"/api/v1/dossiers/{code}", headers=citizen)).json()
+        assert detail["status"] == "SUBMITTED"
+        assert ("supplement", "cccd-moi.pdf") in {
+            (d["kind"], d["name"]) for d in detail["documents"]
+        }
+
+
+async def test_citizen_withdraws_while_waiting_for_reception(tmp_path: Path) -> None:
+    async with portal(tmp_path) as p:
+        await p.register()
+        citizen = await p.login("075203001234")
+        code = (await p.submit(citizen)).json()["dossier_code"]
+        await p.settled(code)
+        withdrawn = await p.http.post(f"/api/v1/dossiers/{code}/withdraw", headers=citizen)
+        assert withdrawn.status_code == 200, withdrawn.text
+        assert withdrawn.json()["status"] == "WITHDRAWN"
+        again = await p.http.post(f"/api/v1/dossiers/{code}/withdraw", headers=citizen)
+        assert again.status_code == 409
