@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+from pathlib import Path
+
+import swagger_ui_bundle
+from fastapi import FastAPI, Request
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse
+from fastapi.staticfiles import StaticFiles
 from temporalio.client import Client
 
 from dichvucong.api.problems import install_problem_handlers
@@ -16,6 +22,22 @@ from dichvucong.catalog import load_catalog
 from dichvucong.db.engine import Database
 from dichvucong.documents.store import build_document_store
 from dichvucong.settings import Settings, get_settings
+from dichvucong.web.security import install_security_headers
+
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+
+
+def install_docs(app: FastAPI) -> None:
+    """Swagger UI from a PyPI package: /docs works without any CDN."""
+    app.mount("/_docs-static", StaticFiles(directory=swagger_ui_bundle.swagger_ui_path),
+              name="docs-static")
+
+    @app.get("/docs", include_in_schema=False)
+    def docs(request: Request) -> HTMLResponse:
+        return get_swagger_ui_html(openapi_url="/openapi.json", title=app.title,
+                                   swagger_js_url="/_docs-static/swagger-ui-bundle.js",
+                                   swagger_css_url="/_docs-static/swagger-ui.css",
+                                   swagger_favicon_url="/_docs-static/favicon-32x32.png")
 
 
 def create_app(settings: Settings | None = None, *, temporal: Client | None = None) -> FastAPI:
@@ -24,6 +46,8 @@ def create_app(settings: Settings | None = None, *, temporal: Client | None = No
         title="Cổng Dịch vụ công trực tuyến — API",
         version="1",
         description="Hồ sơ thủ tục hành chính trực tuyến. Errors are application/problem+json.",
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.db = Database(settings.resolved_database_url)
@@ -32,6 +56,9 @@ def create_app(settings: Settings | None = None, *, temporal: Client | None = No
     app.state.documents = build_document_store(settings)
     app.state.temporal = temporal
     install_problem_handlers(app)
+    install_security_headers(app)
+    install_docs(app)
+    app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
     for module in (auth_routes, calendar_routes, catalog_routes, dossier_routes, callback_routes):
         app.include_router(module.router, prefix="/api/v1")
     if settings.environment != "production":

@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
@@ -62,26 +62,46 @@ _TITLES = {
 }
 
 
+def wants_page(request: Request) -> bool:
+    """Pages get a Vietnamese HTML error; the API (and machines) get problem+json."""
+    if request.url.path.startswith(("/api/", "/codec/", "/_sim/")):
+        return False
+    return "text/html" in request.headers.get("accept", "")
+
+
+def _page(request: Request, status: int, detail: str) -> Response:
+    from dichvucong.web.templating import render
+
+    title = _TITLES.get(status, "Có lỗi xảy ra")
+    return render(request, "error.html", {"title": title, "detail": detail}, status_code=status)
+
+
 def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
-    async def _domain(_: Request, exc: DomainError) -> JSONResponse:
-        return problem(
-            exc.status, _TITLES.get(exc.status, "Lỗi"), exc.detail, exc.code, **exc.extra
-        )
+    async def _domain(request: Request, exc: DomainError) -> Response:
+        if wants_page(request):
+            return _page(request, exc.status, exc.detail)
+        title = _TITLES.get(exc.status, "Lỗi")
+        return problem(exc.status, title, exc.detail, exc.code, **exc.extra)
 
     @app.exception_handler(RequestValidationError)
-    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _validation(request: Request, exc: RequestValidationError) -> Response:
+        if wants_page(request):
+            return _page(request, 422, "Dữ liệu gửi lên không hợp lệ.")
         errors = [{"loc": list(e.get("loc", ())), "msg": e.get("msg", "")} for e in exc.errors()]
         return problem(
             422, _TITLES[422], "Dữ liệu gửi lên không hợp lệ.", "validation_error", errors=errors
         )
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
         detail = exc.detail if isinstance(exc.detail, str) else "Lỗi"
-        response = problem(
-            exc.status_code, _TITLES.get(exc.status_code, "Lỗi"), detail, f"http_{exc.status_code}"
-        )
+        if exc.status_code == 404 and detail == "Not Found":
+            detail = "Không tìm thấy trang hoặc tài nguyên yêu cầu."
+        if wants_page(request):
+            return _page(request, exc.status_code, detail)
+        title = _TITLES.get(exc.status_code, "Lỗi")
+        response = problem(exc.status_code, title, detail, f"http_{exc.status_code}")
         for key, value in (exc.headers or {}).items():
             response.headers[key] = value
         return response

@@ -1,0 +1,1 @@
+"""Server-rendered pages: templating, sessions, CSRF, security headers."""
