@@ -17,6 +17,8 @@ from dichvucong.api.routes import calendar as calendar_routes
 from dichvucong.api.routes import callbacks as callback_routes
 from dichvucong.api.routes import catalog as catalog_routes
 from dichvucong.api.routes import dossiers as dossier_routes
+from dichvucong.api.routes import supervision as supervision_routes
+from dichvucong.api.routes import supervision_pages
 from dichvucong.calendar import WorkCalendar
 from dichvucong.catalog import load_catalog
 from dichvucong.db.engine import Database
@@ -59,8 +61,11 @@ def create_app(settings: Settings | None = None, *, temporal: Client | None = No
     install_security_headers(app)
     install_docs(app)
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
-    for module in (auth_routes, calendar_routes, catalog_routes, dossier_routes, callback_routes):
+    api_modules = (auth_routes, calendar_routes, catalog_routes, dossier_routes, callback_routes,
+                   supervision_routes)
+    for module in api_modules:
         app.include_router(module.router, prefix="/api/v1")
+    app.include_router(supervision_pages.router)
     if settings.environment != "production":
         from dichvucong.simulators import install_simulators
 

@@ -113,6 +113,9 @@ def _add_extension_commands(sub: argparse._SubParsersAction) -> None:  # type: i
     from dichvucong.cli_accounts import register as register_accounts
 
     register_accounts(sub)
+    from dichvucong.cli_reports import register as register_reports
+
+    register_reports(sub)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -41,8 +41,15 @@ def _cmd_report(args: argparse.Namespace) -> int:
     settings = get_settings()
     db = Database(settings.resolved_database_url)
     try:
-        report = build_report(db, load_catalog(), WorkCalendar.from_settings(settings),
-                              args.year, args.quarter, args.agency, progress=ProgressBar())
+        report = build_report(
+            db,
+            load_catalog(),
+            WorkCalendar.from_settings(settings),
+            args.year,
+            args.quarter,
+            args.agency,
+            progress=ProgressBar(),
+        )
     finally:
         db.dispose()
     writer = write_xlsx if args.format == "xlsx" else write_csv

@@ -102,6 +102,7 @@ class Settings(BaseSettings):
     postal_dispatch_limit_hours: int = Field(
         24, description="Hours from result to shipment creation (postal regulation)."
     )
+    feedback_answer_days: int = Field(3, description="Working days to answer citizens' feedback.")
     at_risk_days: int = Field(
         1, description="Working days before the due moment for the at-risk notice."
     )

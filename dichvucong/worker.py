@@ -16,11 +16,12 @@ from dichvucong.activities.notify import NotifyActivities
 from dichvucong.activities.records import RecordActivities
 from dichvucong.calendar import WorkCalendar
 from dichvucong.db.engine import Database
+from dichvucong.feedback import FEEDBACK_WORKFLOWS, build_feedback_activities
 from dichvucong.settings import Settings
 from dichvucong.temporal_client import connect
 from dichvucong.workflows.dossier import DossierWorkflow
 
-WORKFLOWS: list[type] = [DossierWorkflow]
+WORKFLOWS: list[type] = [DossierWorkflow, *FEEDBACK_WORKFLOWS]
 log = logging.getLogger("dichvucong.worker")
 
 
@@ -35,6 +36,7 @@ def build_activities(settings: Settings, db: Database) -> list[Callable[..., Any
         records.record_transition,
         notify.notify,
         *build_outside_activities(settings, db),
+        *build_feedback_activities(settings, db),
     ]
 
 

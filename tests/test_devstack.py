@@ -57,7 +57,9 @@ def listening(port: int) -> Iterator[socket.socket]:
 
 def stack_env(tmp: Path, free_port: Callable[[], int], subprocess_env, **extra: str) -> dict:
     temporal_port, ui_port, http_port = free_port(), free_port(), free_port()
+    smtp_port = free_port()
     return subprocess_env(
+        DVC_SMTP_PORT=str(smtp_port),
         DVC_VAR_DIR=str(tmp),
         DVC_TEMPORAL_ADDRESS=f"127.0.0.1:{temporal_port}",
         DVC_TEMPORAL_UI_PORT=str(ui_port),
@@ -73,6 +75,7 @@ def ports_of(env: dict) -> list[int]:
         split_host_port(env["DVC_TEMPORAL_ADDRESS"])[1],
         int(env["DVC_TEMPORAL_UI_PORT"]),
         int(env["DVC_HTTP_PORT"]),
+        int(env["DVC_SMTP_PORT"]),
     ]
 
 

@@ -103,6 +103,11 @@ class DevStack:
         self.worker_argv = list(worker_argv or [sys.executable, "-m", "dichvucong.cli", "worker"])
         self.api_argv = list(api_argv or [sys.executable, "-m", "dichvucong.cli", "api"])
         self.seeder = seeder or _default_seed
+        mail_dir = settings.dev_mail_dir or settings.var_dir / "mail"
+        # A real SMTP server on loopback keeps every email for the /_dev/mail page.
+        self.mail_argv = [sys.executable, "-m", "dichvucong.simulators.mail",
+                          "--host", settings.smtp_host, "--port", str(settings.smtp_port),
+                          "--dir", str(mail_dir)]
         self.temporal_host, self.temporal_port = split_host_port(settings.temporal_address)
         self.settings = self._with_derived_urls(settings)
         self.var_dir = self.settings.var_dir
@@ -149,6 +154,7 @@ class DevStack:
             PortNeed(self.temporal_host, self.temporal_port, "Temporal", "DVC_TEMPORAL_ADDRESS"),
             PortNeed(self.temporal_host, s.temporal_ui_port, "Temporal UI", "DVC_TEMPORAL_UI_PORT"),
             PortNeed(s.http_host, s.http_port, "the web app", "DVC_HTTP_PORT"),
+            PortNeed(s.smtp_host, s.smtp_port, "the development mail server", "DVC_SMTP_PORT"),
         ]
 
     # -- signals --------------------------------------------------------------------------
@@ -235,7 +241,11 @@ class DevStack:
         self._start_temporal(binary)
         self._seed()
         env = self.child_env()
-        for name, argv in (("worker", self.worker_argv), ("api", self.api_argv)):
+        for name, argv in (
+            ("mail", self.mail_argv),
+            ("worker", self.worker_argv),
+            ("api", self.api_argv),
+        ):
             child = Child(name, argv, log_path=self.var_dir / f"{name}.log", env=env)
             child.start()
             self.children.append(child)

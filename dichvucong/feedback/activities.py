@@ -1,0 +1,153 @@
+"""Activities of FeedbackWorkflow: the feedback row and its notices.
+
+Notices reuse the ``notification`` table: the feedback code in ``dossier_code``
+and a fixed ``seq`` per kind, so (code, seq, channel, recipient) makes a retried
+activity send nothing twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import select
+from temporalio import activity
+
+from dichvucong.activities.notify import Channel, OutgoingMessage
+from dichvucong.db.engine import Database
+from dichvucong.db.models import Notification
+from dichvucong.feedback.messages import (
+    FeedbackAnswerRecord,
+    FeedbackDueRecord,
+    FeedbackNotice,
+    FeedbackOverdueRecord,
+)
+from dichvucong.feedback.models import Feedback, FeedbackStatus
+from dichvucong.workflows.texts import fmt_moment
+
+SUBJECTS = {
+    "feedback_received": "Phản ánh, kiến nghị mới {code}",
+    "feedback_at_risk": "Phản ánh {code} sắp đến hạn trả lời",
+    "feedback_overdue": "Phản ánh {code} đã quá hạn trả lời",
+    "feedback_answered": "Phản ánh, kiến nghị {code} đã được trả lời",
+}
+BODIES = {
+    "feedback_received": "Phản ánh «{subject}» cần trả lời trước {due}.",
+    "feedback_at_risk": "Phản ánh «{subject}» phải được trả lời trước {due}.",
+    "feedback_overdue": "Phản ánh «{subject}» đã quá hạn trả lời ({due}).",
+    "feedback_answered": "Cơ quan đã trả lời phản ánh «{subject}». Xem câu trả lời trên Cổng.",
+}
+
+
+class FeedbackNotFound(LookupError):
+    pass
+
+
+class FeedbackActivities:
+    def __init__(self, db: Database, channels: Sequence[Channel] = ()) -> None:
+        self._db = db
+        self._channels = list(channels)
+
+    def _row(self, session, code: str) -> Feedback:  # type: ignore[no-untyped-def]
+        row = session.exec(select(Feedback).where(Feedback.code == code)).first()
+        if row is None:
+            raise FeedbackNotFound(f"feedback {code} not in the read model")
+        return row
+
+    @activity.defn(name="record_feedback_due")
+    def record_feedback_due(self, record: FeedbackDueRecord) -> None:
+        with self._db.session() as session:
+            row = self._row(session, record.code)
+            row.due_at = record.due_at
+            session.add(row)
+            session.commit()
+
+    @activity.defn(name="mark_feedback_overdue")
+    def mark_feedback_overdue(self, record: FeedbackOverdueRecord) -> None:
+        with self._db.session() as session:
+            row = self._row(session, record.code)
+            if row.answered_at is None:
+                row.overdue = True
+                session.add(row)
+                session.commit()
+
+    @activity.defn(name="record_feedback_answer")
+    def record_feedback_answer(self, record: FeedbackAnswerRecord) -> None:
+        with self._db.session() as session:
+            row = self._row(session, record.code)
+            row.status = FeedbackStatus.ANSWERED
+            row.answered_at = record.answered_at
+            row.answered_by = record.answered_by
+            row.answer = record.answer
+            row.published = record.published
+            session.add(row)
+            session.commit()
+
+    @activity.defn(name="notify_feedback")
+    def notify_feedback(self, notice: FeedbackNotice) -> int:
+        """In-app rows (and outside channels for citizens); returns how many were new."""
+        values = {"code": notice.code, "subject": notice.subject, "due": fmt_moment(notice.due_at)}
+        subject = SUBJECTS[notice.kind].format(**values)
+        body = BODIES[notice.kind].format(**values)
+        if notice.audience == "citizen":
+            recipients = [f"citizen:{notice.citizen_id}"] if notice.citizen_id is not None else []
+        else:
+            recipients = [f"agency:{notice.agency_code}:{r}" for r in sorted(set(notice.roles))]
+        created = 0
+        for recipient in recipients:
+            message = OutgoingMessage(
+                notice.code, notice.seq, recipient, notice.kind, subject, body, notice.citizen_id
+            )
+            if self._claim(message, "inapp"):
+                created += 1
+            for channel in self._channels:
+                if self._claim(message, channel.name):
+                    try:
+                        channel.send(message)
+                    except Exception:
+                        self._release(message, channel.name)
+                        raise
+                    created += 1
+        return created
+
+    def _claim(self, message: OutgoingMessage, channel: str) -> bool:
+        with self._db.session() as session:
+            session.add(
+                Notification(
+                    dossier_code=message.dossier_code,
+                    seq=message.seq,
+                    channel=channel,
+                    recipient=message.recipient,
+                    kind=message.kind,
+                    subject=message.subject,
+                    body=message.body,
+                )
+            )
+            try:
+                session.commit()
+            except IntegrityError:
+                session.rollback()
+                return False
+        return True
+
+    def _release(self, message: OutgoingMessage, channel: str) -> None:
+        with self._db.session() as session:
+            row = session.exec(
+                select(Notification).where(
+                    Notification.dossier_code == message.dossier_code,
+                    Notification.seq == message.seq,
+                    Notification.channel == channel,
+                    Notification.recipient == message.recipient,
+                )
+            ).first()
+            if row is not None:
+                session.delete(row)
+                session.commit()
+
+    def all(self) -> list:  # type: ignore[type-arg]
+        return [
+            self.record_feedback_due,
+            self.mark_feedback_overdue,
+            self.record_feedback_answer,
+            self.notify_feedback,
+        ]

@@ -1,0 +1,33 @@
+"""Service-quality statistics (Decision 766/QĐ-TTg) computed in SQL."""
+
+from dichvucong.stats.indicators import (
+    RATE_NAMES,
+    Indicators,
+    Statistics,
+    compute_statistics,
+    province_rates,
+)
+from dichvucong.stats.periods import (
+    Period,
+    current_quarter,
+    date_range,
+    quarter_period,
+    report_period,
+    year_period,
+    year_to_date,
+)
+
+__all__ = [
+    "RATE_NAMES",
+    "Indicators",
+    "Period",
+    "Statistics",
+    "compute_statistics",
+    "current_quarter",
+    "date_range",
+    "province_rates",
+    "quarter_period",
+    "report_period",
+    "year_period",
+    "year_to_date",
+]

@@ -1,0 +1,61 @@
+"""Reporting periods in Vietnam time: half-open intervals [start, end)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+
+from dichvucong.calendar.work_calendar import VN_TZ
+
+
+@dataclass(frozen=True)
+class Period:
+    start: datetime  # aware, inclusive
+    end: datetime  # aware, exclusive
+    label: str
+
+    def contains(self, moment: datetime) -> bool:
+        return self.start <= moment < self.end
+
+
+def _midnight(d: date) -> datetime:
+    return datetime.combine(d, time(0), VN_TZ)
+
+
+def quarter_period(year: int, quarter: int) -> Period:
+    if quarter not in (1, 2, 3, 4):
+        raise ValueError(f"quarter must be 1–4, got {quarter}")
+    first_month = 3 * (quarter - 1) + 1
+    start = date(year, first_month, 1)
+    end = date(year + 1, 1, 1) if quarter == 4 else date(year, first_month + 3, 1)
+    return Period(_midnight(start), _midnight(end), f"Quý {_roman(quarter)} năm {year}")
+
+
+def year_period(year: int) -> Period:
+    return Period(_midnight(date(year, 1, 1)), _midnight(date(year + 1, 1, 1)), f"Năm {year}")
+
+
+def report_period(year: int, quarter: int | None) -> Period:
+    return year_period(year) if quarter is None else quarter_period(year, quarter)
+
+
+def date_range(first: date, last: date) -> Period:
+    """From the start of ``first`` to the end of ``last`` (both days included)."""
+    if last < first:
+        raise ValueError("the end date is before the start date")
+    label = f"Từ {first:%d/%m/%Y} đến {last:%d/%m/%Y}"
+    return Period(_midnight(first), _midnight(last + timedelta(days=1)), label)
+
+
+def current_quarter(now: datetime | None = None) -> Period:
+    local = (now or datetime.now(UTC)).astimezone(VN_TZ)
+    return quarter_period(local.year, (local.month - 1) // 3 + 1)
+
+
+def year_to_date(now: datetime | None = None) -> Period:
+    local = (now or datetime.now(UTC)).astimezone(VN_TZ)
+    return year_period(local.year)
+
+
+def _roman(n: int) -> str:
+    return ("I", "II", "III", "IV")[n - 1]
