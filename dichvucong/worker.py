@@ -12,6 +12,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from dichvucong.activities.deadlines import DeadlineActivities
+from dichvucong.activities.national import NationalSyncActivities
 from dichvucong.activities.notify import NotifyActivities
 from dichvucong.activities.records import RecordActivities
 from dichvucong.calendar import WorkCalendar
@@ -37,7 +38,17 @@ def build_activities(settings: Settings, db: Database) -> list[Callable[..., Any
         notify.notify,
         *build_outside_activities(settings, db),
         *build_feedback_activities(settings, db),
+        NationalSyncActivities(build_national_client(settings, db)).sync_national,
     ]
+
+
+def build_national_client(settings: Settings, db: Database) -> object | None:
+    """The national portal adapter, or None while the sync is not configured."""
+    try:
+        from dichvucong.integrations.national import build_national_client as build
+    except ImportError:
+        return None
+    return build(settings, db)
 
 
 def build_worker(

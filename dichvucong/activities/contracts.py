@@ -132,3 +132,33 @@ class PaymentStatus:
     status: str  # paid | pending | cancelled | expired | not_found
     amount: int = 0
     transaction_id: str = ""
+
+
+@dataclass
+class NationalSyncRequest:
+    """One transition to report to the National Public Service Portal.
+
+    (dossier_code, seq) is the idempotency key; ``kind`` is "dossier" for the
+    first report (at reception) and "status" for every later transition.
+    """
+
+    dossier_code: str
+    seq: int
+    kind: str
+    procedure_code: str
+    agency_code: str
+    channel: str
+    status: str
+    step: str | None
+    at: datetime
+    received_at: datetime | None = None
+    due_at: datetime | None = None
+    finished_at: datetime | None = None
+    actor_unit: str | None = None
+    result: str | None = None
+
+
+@dataclass
+class NationalSyncResult:
+    status: str  # synced | rejected | skipped
+    reason: str | None = None

@@ -23,6 +23,8 @@ with workflow.unsafe.imports_passed_through():
         Deadline,
         DeadlineRequest,
         DossierSnapshot,
+        NationalSyncRequest,
+        NationalSyncResult,
         NotifyRequest,
         PaymentQuery,
         PaymentStatus,
@@ -71,6 +73,8 @@ with workflow.unsafe.imports_passed_through():
 DB_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30)
 )
+# Added after cases were already running: old histories replay without the sync activity.
+NATIONAL_SYNC_PATCH = "national-sync-v1"
 OUTSIDE_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=2), maximum_interval=timedelta(minutes=5)
 )
@@ -143,6 +147,7 @@ class DossierWorkflow:
         self._inbox: list[_Ticket] = []
         # Documents that the next recorded transition adds to the read model.
         self._attached: tuple[list[DocumentRef], str] | None = None
+        self._national_synced = False
 
     # ------------------------------------------------------------------ run
 
@@ -1033,8 +1038,36 @@ class DossierWorkflow:
                     summary=f"Thông báo: {texts.action_label(notify_kind or action)}",
                 )
             )
+        if case.received_at is not None and workflow.patched(NATIONAL_SYNC_PATCH):
+            tasks.append(self._sync_national(record))
         await asyncio.gather(*tasks)
         self._publish()
+
+    async def _sync_national(self, record: TransitionRecord) -> None:
+        """Report the transition to the national portal; a failure never stops the case
+        (the nightly re-sync schedule retries what was not acknowledged)."""
+        case, inp = self._case, self._inp
+        first = not self._national_synced
+        self._national_synced = True
+        request = NationalSyncRequest(
+            dossier_code=inp.dossier_code, seq=record.seq, kind="dossier" if first else "status",
+            procedure_code=inp.procedure_code, agency_code=inp.agency_code, channel=inp.channel,
+            status=record.to_status, step=record.step, at=record.at,
+            received_at=case.received_at, due_at=case.due_at, finished_at=case.finished_at,
+            actor_unit=inp.agency_code, result=case.timeliness,
+        )
+        try:
+            await workflow.execute_activity(
+                "sync_national", request, result_type=NationalSyncResult,
+                start_to_close_timeout=self._outside_timeout(),
+                retry_policy=RetryPolicy(initial_interval=timedelta(seconds=5),
+                                         maximum_interval=timedelta(minutes=10),
+                                         maximum_attempts=8),
+                summary="Đồng bộ Cổng DVC quốc gia",
+            )
+        except ActivityError:
+            workflow.logger.warning("national sync of %s#%s left for the nightly re-sync",
+                                    inp.dossier_code, record.seq)
 
     def _snapshot(self) -> DossierSnapshot:
         case, inp = self._case, self._inp

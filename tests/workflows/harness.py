@@ -24,6 +24,8 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from dichvucong.activities.contracts import (
+    NationalSyncRequest,
+    NationalSyncResult,
     PaymentQuery,
     PaymentStatus,
     RefundRequest,
@@ -87,6 +89,7 @@ class OutsideWorld:
     gateway_answers: dict[str, PaymentStatus] = field(default_factory=dict)
     queries: list[str] = field(default_factory=list)
     fail_shipments: int = 0
+    national: list[tuple[str, int, str, str]] = field(default_factory=list)
 
     def activities(self) -> list[Callable[..., Any]]:
         @activity.defn(name="dispatch_result")
@@ -116,7 +119,13 @@ class OutsideWorld:
             self.queries.append(query.payment_ref)
             return self.gateway_answers.get(query.payment_ref, PaymentStatus(status="pending"))
 
-        return [dispatch_result, request_refund, query_payment]
+        @activity.defn(name="sync_national")
+        def sync_national(request: NationalSyncRequest) -> NationalSyncResult:
+            self.national.append((request.dossier_code, request.seq, request.kind,
+                                  request.status))
+            return NationalSyncResult(status="synced")
+
+        return [dispatch_result, request_refund, query_payment, sync_national]
 
 
 TWO_STEPS = [

@@ -66,6 +66,10 @@ async def test_happy_path_with_exact_due_moments(tmp_path: Path) -> None:
         assert state.status == "COMPLETED"
         outcome = await handle.result()
         assert (outcome.status, outcome.timeliness) == ("COMPLETED", "early")
+        # reported to the national portal from reception on, once per transition
+        assert [(seq, kind, status) for c, seq, kind, status in h.world.national if c == code] == [
+            (1, "dossier", "PROCESSING"), (2, "status", "PROCESSING"),
+            (3, "status", "PROCESSING"), (4, "status", "COMPLETED")]
 
         with h.db.session() as session:
             row = session.get(Dossier, code)
