@@ -12,8 +12,10 @@ OVERDUE = SearchAttributeKey.for_bool("Overdue")
 AGENCY_CODE = SearchAttributeKey.for_keyword("AgencyCode")
 PROCEDURE_CODE = SearchAttributeKey.for_keyword("ProcedureCode")
 CURRENT_STEP = SearchAttributeKey.for_keyword("CurrentStep")
+# When the case entered its current CaseStatus: "awaiting payment for more than N days".
+STATUS_SINCE = SearchAttributeKey.for_datetime("StatusSince")
 
-ALL_KEYS = (CASE_STATUS, DUE_AT, OVERDUE, AGENCY_CODE, PROCEDURE_CODE, CURRENT_STEP)
+ALL_KEYS = (CASE_STATUS, DUE_AT, OVERDUE, AGENCY_CODE, PROCEDURE_CODE, CURRENT_STEP, STATUS_SINCE)
 
 # name -> type as the `temporal` CLI spells it (--search-attribute Name=Type)
 CLI_TYPES: dict[str, str] = {
@@ -23,4 +25,5 @@ CLI_TYPES: dict[str, str] = {
     "AgencyCode": "Keyword",
     "ProcedureCode": "Keyword",
     "CurrentStep": "Keyword",
+    "StatusSince": "Datetime",
 }

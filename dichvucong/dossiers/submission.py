@@ -471,6 +471,7 @@ async def start_dossier_workflow(client: Client, settings: Settings, inp: Dossie
                 SearchAttributePair(sa.AGENCY_CODE, inp.agency_code),
                 SearchAttributePair(sa.PROCEDURE_CODE, inp.procedure_code),
                 SearchAttributePair(sa.CURRENT_STEP, "reception"),
+            SearchAttributePair(sa.STATUS_SINCE, inp.submitted_at),
             ]
         ),
         static_summary=texts.static_summary(inp.procedure_name, inp.agency_name),

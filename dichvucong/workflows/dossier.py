@@ -134,6 +134,7 @@ class _Case:
     hand_overs: list[HandOver] = field(default_factory=list)
     due_history: list[DueChange] = field(default_factory=list)
     delivery_address: str | None = None
+    status_since: datetime | None = None
 
 
 @workflow.defn(name="DossierWorkflow")
@@ -983,9 +984,11 @@ class DossierWorkflow:
     ) -> None:
         case, inp = self._case, self._inp
         from_status = from_status or case.status
+        now = workflow.now()
+        if case.status != to_status or case.status_since is None:
+            case.status_since = now
         case.status = to_status
         case.seq += 1
-        now = workflow.now()
         if documents is None and self._attached is not None:
             documents, document_kind = self._attached
             self._attached = None
@@ -1117,6 +1120,7 @@ class DossierWorkflow:
                 sa.AGENCY_CODE.value_set(inp.agency_code),
                 sa.PROCEDURE_CODE.value_set(inp.procedure_code),
                 sa.CURRENT_STEP.value_set(step_key) if step_key else sa.CURRENT_STEP.value_unset(),
+                sa.STATUS_SINCE.value_set(case.status_since or workflow.now()),
             ]
         )
         workflow.set_current_details(self._details(step_name))

@@ -168,17 +168,17 @@ async def test_readme_queries_return_exactly_the_expected_cases(tmp_path: Path) 
             await eventually(
                 client, f'{RUNNING} AND CaseStatus = "SUPPLEMENT_REQUESTED"', {"SUPP-1"}
             )
-            # 6. awaiting payment, started before a date (approximation, see the README)
+            # 6. awaiting payment since before a date (StatusSince: when the wait began)
             later = literal(datetime.now(UTC) + timedelta(minutes=1))
             await eventually(
                 client,
-                f'{RUNNING} AND CaseStatus = "AWAITING_PAYMENT" AND StartTime < "{later}"',
+                f'{RUNNING} AND CaseStatus = "AWAITING_PAYMENT" AND StatusSince < "{later}"',
                 {"PAY-1"},
             )
             await eventually(
                 client,
                 f'{RUNNING} AND CaseStatus = "AWAITING_PAYMENT" '
-                f'AND StartTime < "{literal(before)}"',
+                f'AND StatusSince < "{literal(before)}"',
                 set(),
             )
             # the closed case is in none of the running lists, but is found by status
