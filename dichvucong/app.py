@@ -16,6 +16,8 @@ from dichvucong.api.routes import auth as auth_routes
 from dichvucong.api.routes import calendar as calendar_routes
 from dichvucong.api.routes import callbacks as callback_routes
 from dichvucong.api.routes import catalog as catalog_routes
+from dichvucong.api.routes import citizen_pages, official_pages
+from dichvucong.api.routes import forms as form_routes
 from dichvucong.api.routes import dossiers as dossier_routes
 from dichvucong.api.routes import supervision as supervision_routes
 from dichvucong.api.routes import supervision_pages
@@ -65,7 +67,8 @@ def create_app(settings: Settings | None = None, *, temporal: Client | None = No
                    supervision_routes)
     for module in api_modules:
         app.include_router(module.router, prefix="/api/v1")
-    app.include_router(supervision_pages.router)
+    for pages in (supervision_pages, citizen_pages, official_pages, form_routes):
+        app.include_router(pages.router)
     if settings.environment != "production":
         from dichvucong.simulators import install_simulators
 

@@ -1,0 +1,934 @@
+"""The citizen's pages: home, catalog, account, submission, my dossiers, lookup,
+my documents. Server-rendered Vietnamese HTML that works without JavaScript.
+
+Every POST form carries the CSRF field; every handler checks it first. The
+business rules live where the JSON API finds them (accounts, SubmissionService,
+views, decisions): these handlers only translate forms to those calls and their
+errors back to messages next to the fields.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections import deque
+from datetime import date
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse, Response, StreamingResponse
+from sqlalchemy import func
+from sqlmodel import select
+from starlette.datastructures import FormData, UploadFile
+
+from dichvucong.accounts.citizens import (
+    CitizenCreate,
+    CitizenProfileUpdate,
+    FieldErrors,
+    authenticate,
+    change_password,
+    register_citizen,
+    update_profile,
+)
+from dichvucong.accounts.principal import Principal
+from dichvucong.api.deps import get_temporal
+from dichvucong.api.problems import Conflict, DomainError, Forbidden, NotFound
+from dichvucong.catalog.models import ADMIN_LEVELS, SERVICE_LEVELS, Procedure
+from dichvucong.db.models import CitizenAccount, CitizenDocument, Dossier
+from dichvucong.dossiers import decisions
+from dichvucong.dossiers.submission import (
+    SubmissionInvalid,
+    SubmissionRequest,
+    SubmissionService,
+)
+from dichvucong.dossiers.views import detail, lookup, summary, visible_dossier
+from dichvucong.forms import compute_fee, validate_form
+from dichvucong.web.csrf import check_csrf
+from dichvucong.web.sessions import end_session, page_principal, start_session
+from dichvucong.web.templating import render
+from dichvucong.workflows.messages import DocumentRef, SupplementInput, WithdrawInput
+
+log = logging.getLogger("dichvucong.citizen_pages")
+
+router = APIRouter(include_in_schema=False)
+
+ADMIN_LEVEL_LABELS = {"province": "Cấp tỉnh", "district": "Cấp huyện", "commune": "Cấp xã"}
+SERVICE_LEVEL_LABELS = {
+    "2": "Cung cấp thông tin, biểu mẫu",
+    "partial": "Dịch vụ công trực tuyến một phần",
+    "full": "Dịch vụ công trực tuyến toàn trình",
+}
+DELIVERY_LABELS = {
+    "online": "Nhận kết quả trực tuyến (tải về trên Cổng)",
+    "postal": "Nhận kết quả qua dịch vụ bưu chính công ích",
+    "counter": "Nhận kết quả trực tiếp tại Bộ phận Một cửa",
+}
+RATING_LABELS = {
+    "very_satisfied": "Rất hài lòng",
+    "satisfied": "Hài lòng",
+    "unsatisfied": "Không hài lòng",
+}
+DUE_REASONS = {
+    "received": "Hẹn trả khi tiếp nhận hồ sơ",
+    "supplement_restart": "Tính lại thời hạn sau khi bổ sung hồ sơ",
+    "apology": "Cơ quan xin lỗi và hẹn lại ngày trả kết quả",
+}
+FLASHES = {
+    "bo-sung": "Đã gửi hồ sơ bổ sung. Cơ quan sẽ tiếp tục xử lý.",
+    "rut": "Đã rút hồ sơ.",
+    "danh-gia": "Cảm ơn bạn đã đánh giá mức độ hài lòng.",
+    "thanh-toan": "Đã ghi nhận giao dịch thanh toán; trạng thái sẽ được cập nhật khi "
+    "ngân hàng xác nhận.",
+}
+DOWNLOADABLE_STATUSES = ("COMPLETED", "RESULT_READY", "DISPATCHED")
+MAX_PARTS = 60
+LOOKUP_LIMIT = 30  # lookups per client per minute
+LOOKUP_WINDOW = 60.0
+
+# ------------------------------------------------------------------------ helpers
+
+
+def _text(form: FormData, key: str) -> str:
+    value = form.get(key)
+    return value.strip() if isinstance(value, str) else ""
+
+
+def _raw(form: FormData, key: str) -> str:
+    value = form.get(key)
+    return value if isinstance(value, str) else ""
+
+
+def safe_next(value: str | None, default: str = "/ho-so") -> str:
+    """Only a relative path of this site: never another host (open redirect)."""
+    if not value:
+        return default
+    parts = urlsplit(value)
+    if (
+        parts.scheme
+        or parts.netloc
+        or not value.startswith("/")
+        or value.startswith(("//", "/\\"))
+        or "\\" in value
+        or any(ord(ch) < 32 for ch in value)
+    ):
+        return default
+    return value
+
+
+def _see_other(url: str) -> RedirectResponse:
+    return RedirectResponse(url, status_code=303)
+
+
+def _login_redirect(request: Request) -> RedirectResponse:
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return _see_other("/dang-nhap?next=" + quote(target, safe="/"))
+
+
+def _citizen(request: Request) -> Principal | None:
+    """The signed-in citizen; None when nobody is signed in; 403 for officials."""
+    principal = page_principal(request)
+    if principal is None:
+        return None
+    if not principal.is_citizen:
+        raise Forbidden("citizen_only", "Chức năng dành cho công dân.")
+    return principal
+
+
+def _require_citizen(request: Request) -> Principal:
+    principal = _citizen(request)
+    if principal is None:
+        raise DomainError("unauthenticated", "Vui lòng đăng nhập để tiếp tục.", status=401)
+    return principal
+
+
+async def _read_form(request: Request, *, files: bool = False) -> FormData:
+    settings = request.app.state.settings
+    if files:
+        length = request.headers.get("content-length")
+        limit = settings.max_dossier_bytes + 1024 * 1024
+        if length is not None and length.isdigit() and int(length) > limit:
+            raise DomainError(
+                "too_large", "Dữ liệu gửi lên vượt quá dung lượng cho phép.", status=413
+            )
+    return await request.form(max_files=MAX_PARTS, max_fields=MAX_PARTS * 4)
+
+
+def _service(request: Request, temporal: Any) -> SubmissionService:
+    state = request.app.state
+    return SubmissionService(
+        settings=state.settings,
+        db=state.db,
+        catalog=state.catalog,
+        store=state.documents,
+        temporal=temporal,
+    )
+
+
+def _files(form: FormData, prefix: str) -> dict[str, list[UploadFile]]:
+    """File parts named ``<prefix><slot>``; the empty part a browser sends for an
+    input left blank is ignored."""
+    found: dict[str, list[UploadFile]] = {}
+    for key, value in form.multi_items():
+        if isinstance(value, UploadFile) and key.startswith(prefix):
+            if not value.filename and not value.size:
+                continue
+            found.setdefault(key[len(prefix) :], []).append(value)
+    return found
+
+
+def _reuse_ids(form: FormData, prefix: str) -> dict[str, list[int]]:
+    found: dict[str, list[int]] = {}
+    for key, value in form.multi_items():
+        if key.startswith(prefix) and isinstance(value, str) and value.strip():
+            if not value.strip().isdigit():
+                raise SubmissionInvalid({f"documents.{key[len(prefix) :]}": "Mã giấy tờ sai."})
+            found.setdefault(key[len(prefix) :], []).append(int(value))
+    return found
+
+
+def _my_documents(request: Request, citizen_id: int) -> list[CitizenDocument]:
+    with request.app.state.db.session() as session:
+        return list(
+            session.exec(
+                select(CitizenDocument)
+                .where(CitizenDocument.owner_id == citizen_id)
+                .order_by(CitizenDocument.id.desc())  # type: ignore[union-attr]
+            ).all()
+        )
+
+
+def _procedure(request: Request, code: str) -> Procedure:
+    procedure = request.app.state.catalog.procedures.get(code)
+    if procedure is None:
+        raise NotFound("procedure_not_found", "Không tìm thấy thủ tục hành chính.")
+    return procedure
+
+
+def _fmt_percent(value: float | None) -> str:
+    return "—" if value is None else f"{value:.2f} %".replace(".", ",")
+
+
+def home_figures(db: Any) -> dict[str, Any]:
+    """The public figures of the home page, from the read model."""
+    try:
+        from dichvucong.stats import province_rates
+
+        rates = dict(province_rates(db))
+    except Exception:  # noqa: BLE001 - the home page must render even if stats fail
+        log.exception("province_rates_failed")
+        rates = _simple_rates(db)
+    resolved = int(rates.get("resolved") or 0)
+    return {
+        "received": int(rates.get("received") or 0),
+        "resolved": resolved,
+        "on_time": _fmt_percent(rates.get("on_time") if resolved else None),
+        "satisfaction": _fmt_percent(rates.get("satisfaction") if resolved else None),
+    }
+
+
+def _simple_rates(db: Any) -> dict[str, Any]:
+    """Fallback counts straight from the Dossier table (all time)."""
+    with db.session() as session:
+
+        def count(*where: Any) -> int:
+            return int(session.exec(select(func.count()).select_from(Dossier).where(*where)).one())
+
+        received = count(Dossier.status != "REFUSED")
+        resolved = count(Dossier.timeliness.is_not(None))  # type: ignore[union-attr]
+        on_time = count(Dossier.timeliness.in_(("early", "on_time")))  # type: ignore[union-attr]
+        rated = count(Dossier.rating.is_not(None))  # type: ignore[union-attr]
+        happy = count(Dossier.rating.in_(("very_satisfied", "satisfied")))  # type: ignore[union-attr]
+    return {
+        "received": received,
+        "resolved": resolved,
+        "on_time": on_time * 100 / resolved if resolved else None,
+        "satisfaction": happy * 100 / rated if rated else None,
+    }
+
+
+def _limit_lookups(request: Request) -> None:
+    """A small per-client sliding window: the lookup answers who filed what."""
+    state = request.app.state
+    hits: dict[str, deque[float]] | None = getattr(state, "citizen_lookup_hits", None)
+    if hits is None:
+        hits = {}
+        state.citizen_lookup_hits = hits
+    client = request.client.host if request.client else "?"
+    now = time.monotonic()
+    window = hits.setdefault(client, deque())
+    while window and now - window[0] > LOOKUP_WINDOW:
+        window.popleft()
+    if len(window) >= LOOKUP_LIMIT:
+        raise DomainError(
+            "rate_limited", "Bạn tra cứu quá nhiều lần. Vui lòng thử lại sau một phút.", status=429
+        )
+    window.append(now)
+    if len(hits) > 10_000:
+        hits.clear()
+
+
+# ------------------------------------------------------------------------ public
+
+
+@router.get("/")
+def home(request: Request) -> Response:
+    catalog = request.app.state.catalog
+    online = [p for p in catalog.procedures.values() if p.accepts_online]
+    return render(
+        request,
+        "citizen/home.html",
+        {"figures": home_figures(request.app.state.db), "popular": online[:6]},
+    )
+
+
+@router.get("/thu-tuc")
+def catalog_page(
+    request: Request,
+    q: str = "",
+    cap: str = "",
+    linh_vuc: str = "",
+    nhom: str = "",
+    muc_do: str = "",
+) -> Response:
+    catalog = request.app.state.catalog
+    found = catalog.search(
+        q=q.strip()[:200] or None,
+        admin_level=cap if cap in ADMIN_LEVELS else None,
+        sector=linh_vuc or None,
+        field=nhom or None,
+        service_level=muc_do if muc_do in SERVICE_LEVELS else None,
+    )
+    return render(
+        request,
+        "citizen/catalog.html",
+        {
+            "procedures": found,
+            "q": q,
+            "cap": cap,
+            "linh_vuc": linh_vuc,
+            "nhom": nhom,
+            "muc_do": muc_do,
+            "sectors": catalog.sectors(),
+            "fields": catalog.fields(),
+            "admin_levels": ADMIN_LEVEL_LABELS,
+            "service_levels": SERVICE_LEVEL_LABELS,
+        },
+    )
+
+
+@router.get("/thu-tuc/{code}")
+def procedure_page(request: Request, code: str) -> Response:
+    procedure = _procedure(request, code)
+    catalog = request.app.state.catalog
+    return render(
+        request,
+        "citizen/procedure.html",
+        {
+            "p": procedure,
+            "agencies": catalog.agencies_of(procedure),
+            "admin_levels": ADMIN_LEVEL_LABELS,
+            "service_levels": SERVICE_LEVEL_LABELS,
+            "delivery_labels": DELIVERY_LABELS,
+        },
+    )
+
+
+@router.get("/tra-cuu")
+def lookup_page(request: Request, q: str = "") -> Response:
+    q = q.strip()[:300]
+    results = None
+    if q:
+        _limit_lookups(request)
+        with request.app.state.db.session() as session:
+            results = lookup(session, request.app.state.catalog, q)
+    return render(request, "citizen/lookup.html", {"q": q, "results": results})
+
+
+# ------------------------------------------------------------------------ account
+
+REGISTER_FIELDS = ("full_name", "id_number", "date_of_birth", "phone", "address", "email")
+
+
+@router.get("/dang-ky")
+def register_form(request: Request) -> Response:
+    return render(request, "citizen/register.html", {"values": {}, "errors": {}})
+
+
+@router.post("/dang-ky")
+async def register_submit(request: Request) -> Response:
+    form = await _read_form(request)
+    check_csrf(request, _raw(form, "csrf_token"))
+    values = {key: _text(form, key) for key in REGISTER_FIELDS}
+    born: date | None
+    try:
+        born = date.fromisoformat(values["date_of_birth"]) if values["date_of_birth"] else None
+    except ValueError:
+        born = None
+    data = CitizenCreate(
+        full_name=values["full_name"][:120],
+        id_number=values["id_number"][:20],
+        date_of_birth=born,
+        phone=values["phone"][:20],
+        email=values["email"][:254] or None,
+        address=values["address"][:300],
+        password=_raw(form, "password")[:128],
+    )
+    with request.app.state.db.session() as session:
+        try:
+            account = register_citizen(session=session, data=data)
+        except FieldErrors as exc:
+            return render(
+                request,
+                "citizen/register.html",
+                {"values": values, "errors": exc.errors},
+                status_code=422,
+            )
+        principal = authenticate(
+            session=session, username=account.id_number, password=data.password
+        )
+    response = _see_other("/tai-khoan?moi=1")
+    if principal is not None:
+        start_session(response, principal, request.app.state.settings)
+    return response
+
+
+@router.get("/dang-nhap")
+def login_form(request: Request, next: str = "") -> Response:  # noqa: A002
+    return render(
+        request,
+        "citizen/login.html",
+        {"next": safe_next(next, ""), "username": "", "error": None},
+    )
+
+
+@router.post("/dang-nhap")
+async def login_submit(request: Request) -> Response:
+    form = await _read_form(request)
+    check_csrf(request, _raw(form, "csrf_token"))
+    username = _text(form, "username")[:254]
+    target = safe_next(_text(form, "next"), "")
+    with request.app.state.db.session() as session:
+        principal = authenticate(
+            session=session, username=username, password=_raw(form, "password")[:128]
+        )
+    if principal is None:
+        return render(
+            request,
+            "citizen/login.html",
+            {
+                "next": target,
+                "username": username,
+                "error": "Tên đăng nhập hoặc mật khẩu không đúng.",
+            },
+            status_code=401,
+        )
+    response = _see_other(target or ("/can-bo" if principal.is_official else "/ho-so"))
+    start_session(response, principal, request.app.state.settings)
+    return response
+
+
+@router.post("/dang-xuat")
+async def logout(request: Request) -> Response:
+    form = await _read_form(request)
+    check_csrf(request, _raw(form, "csrf_token"))
+    response = _see_other("/")
+    end_session(response, request.app.state.settings)
+    return response
+
+
+def _account_page(
+    request: Request,
+    account: CitizenAccount,
+    *,
+    values: dict[str, str] | None = None,
+    errors: dict[str, str] | None = None,
+    pw_errors: dict[str, str] | None = None,
+    flash: str | None = None,
+    status_code: int = 200,
+) -> Response:
+    shown = values or {
+        "full_name": account.full_name,
+        "phone": account.phone,
+        "email": account.email or "",
+        "address": account.address,
+    }
+    return render(
+        request,
+        "citizen/account.html",
+        {
+            "account": account,
+            "values": shown,
+            "errors": errors or {},
+            "pw_errors": pw_errors or {},
+            "flash": flash,
+        },
+        status_code=status_code,
+    )
+
+
+@router.get("/tai-khoan")
+def account_page(request: Request, moi: str = "", da: str = "") -> Response:
+    principal = _citizen(request)
+    if principal is None:
+        return _login_redirect(request)
+    with request.app.state.db.session() as session:
+        account = session.get(CitizenAccount, principal.id)
+    if account is None:
+        raise NotFound("account_not_found", "Không tìm thấy tài khoản.")
+    flash = None
+    if moi:
+        flash = "Đăng ký thành công. Bạn đã được đăng nhập."
+    elif da == "ho-so":
+        flash = "Đã cập nhật thông tin cá nhân."
+    elif da == "mat-khau":
+        flash = "Đã đổi mật khẩu."
+    return _account_page(request, account, flash=flash)
+
+
+@router.post("/tai-khoan")
+async def account_update(request: Request) -> Response:
+    principal = _require_citizen(request)
+    form = await _read_form(request)
+    check_csrf(request, _raw(form, "csrf_token"))
+    values = {k: _text(form, k) for k in ("full_name", "phone", "email", "address")}
+    with request.app.state.db.session() as session:
+        account = session.get(CitizenAccount, principal.id)
+        assert account is not None
+        try:
+            update_profile(
+                session=session,
+                account=account,
+                data=CitizenProfileUpdate(
+                    full_name=values["full_name"][:120],
+                    phone=values["phone"][:20],
+                    email=values["email"][:254] or None,
+                    address=values["address"][:300],
+                ),
+            )
+        except FieldErrors as exc:
+            session.rollback()
+            session.refresh(account)
+            return _account_page(
+                request, account, values=values, errors=exc.errors, status_code=422
+            )
+    return _see_other("/tai-khoan?da=ho-so")
+
+
+@router.post("/tai-khoan/mat-khau")
+async def password_update(request: Request) -> Response:
+    principal = _require_citizen(request)
+    form = await _read_form(request)
+    check_csrf(request, _raw(form, "csrf_token"))
+    new = _raw(form, "new_password")[:128]
+    errors: dict[str, str] = {}
+    if new != _raw(form, "new_password_again")[:128]:
+        errors["new_password_again"] = "Mật khẩu nhập lại không khớp."
+    with request.app.state.db.session() as session:
+        account = session.get(CitizenAccount, principal.id)
+        assert account is not None
+        if not errors:
+            try:
+                change_password(
+                    session=session,
+                    account=account,
+                    current=_raw(form, "current_password")[:128],
+                    new=new,
+                )
+            except FieldErrors as exc:
+                errors = exc.errors
+        if errors:
+            return _account_page(request, account, pw_errors=errors, status_code=422)
+    return _see_other("/tai-khoan?da=mat-khau")
+
+
+# ------------------------------------------------------------------------ submission
+
+
+def _submit_context(
+    request: Request,
+    procedure: Procedure,
+    principal: Principal,
+    *,
+    values: dict[str, Any],
+    errors: dict[str, str],
+    idempotency_key: str,
+    fee: Any = None,
+) -> dict[str, Any]:
+    catalog = request.app.state.catalog
+    docs = _my_documents(request, principal.id)
+    reusable = {
+        slot.key: [d for d in docs if d.media_type in slot.accepted_types]
+        for slot in procedure.documents
+    }
+    agencies = catalog.agencies_of(procedure)
+    return {
+        "p": procedure,
+        "agencies": agencies,
+        "admin_levels": ADMIN_LEVEL_LABELS,
+        "delivery_labels": DELIVERY_LABELS,
+        "values": values,
+        "errors": errors,
+        "reusable": reusable,
+        "idempotency_key": idempotency_key,
+        "fee": fee,
+        "had_files": bool(errors) and bool(values.get("_had_files")),
+    }
+
+
+def _prefill(request: Request, procedure: Procedure, principal: Principal) -> dict[str, Any]:
+    """Fills the e-form's identity fields from the account (the citizen can change them)."""
+    with request.app.state.db.session() as session:
+        account = session.get(CitizenAccount, principal.id)
+    values: dict[str, Any] = {"form": {}, "delivery": procedure.delivery_options[0]}
+    if len(procedure.agencies) == 1:
+        values["agency_code"] = procedure.agencies[0]
+    if account is None:
+        return values
+    # Only the applicant's own fields (by key): "so_dinh_danh_me" is someone else.
+    known = {
+        "ho_ten": account.full_name,
+        "ngay_sinh": account.date_of_birth.isoformat(),
+        "so_dinh_danh": account.id_number,
+        "noi_thuong_tru": account.address,
+        "so_dien_thoai": account.phone,
+        "email": account.email or "",
+    }
+    for f in procedure.form_fields:
+        if f.key in known:
+            values["form"][f.key] = known[f.key]
+    values["delivery_address"] = account.address
+    return values
+
+
+def _online_procedure(request: Request, code: str) -> Procedure:
+    procedure = _procedure(request, code)
+    if not procedure.accepts_online:
+        raise DomainError(
+            "procedure_offline",
+            "Thủ tục này chỉ cung cấp biểu mẫu để tải về, chưa nộp hồ sơ trực tuyến.",
+            status=409,
+        )
+    return procedure
+
+
+@router.get("/nop-ho-so/{procedure_code}")
+def submit_form(request: Request, procedure_code: str) -> Response:
+    procedure = _online_procedure(request, procedure_code)
+    principal = _citizen(request)
+    if principal is None:
+        return _login_redirect(request)
+    context = _submit_context(
+        request,
+        procedure,
+        principal,
+        values=_prefill(request, procedure, principal),
+        errors={},
+        idempotency_key=str(uuid.uuid4()),
+    )
+    return render(request, "citizen/submit.html", context)
+
+
+@router.post("/nop-ho-so/{procedure_code}")
+async def submit_post(request: Request, procedure_code: str) -> Response:
+    procedure = _online_procedure(request, procedure_code)
+    principal = _require_citizen(request)
+    form = await _read_form(request, files=True)
+    try:
+        check_csrf(request, _raw(form, "csrf_token"))
+        key = _text(form, "idempotency_key")[:100] or str(uuid.uuid4())
+        field_values: dict[str, Any] = {}
+        for f in procedure.form_fields:
+            raw = form.get(f"f.{f.key}")
+            if isinstance(raw, str) and (f.type != "checkbox" or raw):
+                field_values[f.key] = raw
+        values: dict[str, Any] = {
+            "agency_code": _text(form, "agency_code"),
+            "delivery": _text(form, "delivery"),
+            "delivery_address": _text(form, "delivery_address"),
+            "form": field_values,
+        }
+        uploads = _files(form, "tep.")
+        values["_had_files"] = bool(uploads)
+        cleaned, _ = validate_form(procedure, field_values)
+        fee = compute_fee(procedure, cleaned)
+        try:
+            reuse = _reuse_ids(form, "dung_lai.")
+            values["reuse"] = {k: [str(i) for i in v] for k, v in reuse.items()}
+            if _text(form, "hanh_dong") == "tinh_phi":
+                raise SubmissionInvalid({})
+            submission = SubmissionRequest(
+                procedure_code=procedure.code,
+                agency_code=values["agency_code"],
+                delivery=values["delivery"],
+                delivery_address=values["delivery_address"] or None,
+                form=field_values,
+                uploads=uploads,  # type: ignore[arg-type]
+                reuse=reuse,
+                idempotency_key=key,
+            )
+            with request.app.state.db.session() as session:
+                citizen = session.get(CitizenAccount, principal.id)
+            assert citizen is not None
+            temporal = await get_temporal(request)
+            dossier = await _service(request, temporal).submit(citizen=citizen, request=submission)
+        except SubmissionInvalid as exc:
+            context = _submit_context(
+                request,
+                procedure,
+                principal,
+                values=values,
+                errors=exc.errors,
+                idempotency_key=key,
+                fee=fee,
+            )
+            return render(
+                request, "citizen/submit.html", context, status_code=422 if exc.errors else 200
+            )
+    finally:
+        await form.close()
+    return _see_other(f"/ho-so/{quote(dossier.code)}?moi=1")
+
+
+# ------------------------------------------------------------------------ my dossiers
+
+
+@router.get("/ho-so")
+def my_dossiers(request: Request) -> Response:
+    principal = _citizen(request)
+    if principal is None:
+        return _login_redirect(request)
+    catalog = request.app.state.catalog
+    with request.app.state.db.session() as session:
+        rows = session.exec(
+            select(Dossier)
+            .where(Dossier.applicant_id == principal.id)
+            .order_by(Dossier.submitted_at.desc())  # type: ignore[union-attr]
+            .limit(200)
+        ).all()
+        items = [summary(d, catalog) for d in rows]
+    return render(request, "citizen/dossiers.html", {"items": items})
+
+
+@router.get("/ho-so/{code}")
+def dossier_page(request: Request, code: str, moi: str = "", da: str = "") -> Response:
+    principal = _citizen(request)
+    if principal is None:
+        return _login_redirect(request)
+    catalog = request.app.state.catalog
+    with request.app.state.db.session() as session:
+        dossier = visible_dossier(session, code, principal)
+        view = detail(session, dossier, catalog, principal)
+        has_result = any(d.kind == "result" for d in view.documents)
+    procedure = catalog.procedures.get(view.procedure_code)
+    slots = {s.key: s.name for s in procedure.documents} if procedure else {}
+    reusable = _my_documents(request, principal.id) if view.status == "SUPPLEMENT_REQUESTED" else []
+    return render(
+        request,
+        "citizen/dossier.html",
+        {
+            "d": view,
+            "p": procedure,
+            "slots": slots,
+            "new": bool(moi),
+            "flash": FLASHES.get(da),
+            "due_reasons": DUE_REASONS,
+            "delivery_labels": DELIVERY_LABELS,
+            "rating_labels": RATING_LABELS,
+            "can_download": has_result and view.status in DOWNLOADABLE_STATUSES,
+            "can_withdraw": view.status in ("SUBMITTED", "SUPPLEMENT_REQUESTED")
+            and "withdraw" in view.allowed_actions,
+            "can_pay": view.status == "AWAITING_PAYMENT" and view.payment_status != "paid",
+            "can_rate": view.status == "COMPLETED" and view.rating is None,
+            "reusable": reusable,
+            "errors": {},
+        },
+    )
+
+
+@router.post("/ho-so/{code}/bo-sung")
+async def supplement_post(request: Request, code: str) -> Response:
+    principal = _require_citizen(request)
+    db = request.app.state.db
+    form = await _read_form(request, files=True)
+    try:
+        check_csrf(request, _raw(form, "csrf_token"))
+        with db.session() as session:
+            dossier = visible_dossier(session, code, principal)
+        if dossier.status != "SUPPLEMENT_REQUESTED":
+            raise Conflict("not_waiting_for_supplement", "Hồ sơ không ở trạng thái chờ bổ sung.")
+        temporal = await get_temporal(request)
+        service = _service(request, temporal)
+        procedure = service.catalog.procedures[dossier.procedure_code]
+        refs = await _supplement_documents(request, service, procedure, principal, form)
+        note = _text(form, "note")[:2000]
+    finally:
+        await form.close()
+    await temporal.get_workflow_handle(dossier.code).signal(
+        "supplement", SupplementInput(documents=refs, form_changes={}, note=note)
+    )
+    return _see_other(f"/ho-so/{quote(dossier.code)}?da=bo-sung")
+
+
+async def _supplement_documents(
+    request: Request,
+    service: SubmissionService,
+    procedure: Procedure,
+    principal: Principal,
+    form: FormData,
+) -> list[DocumentRef]:
+    slots = {slot.key: slot for slot in procedure.documents}
+    uploads = _files(form, "tep.")
+    reuse = _reuse_ids(form, "dung_lai.")
+    unknown = [k for k in (*uploads, *reuse) if k not in slots]
+    if unknown:
+        raise DomainError("slot_unknown", "Mục giấy tờ không có trong thủ tục.", status=422)
+    if not uploads and not reuse:
+        raise DomainError(
+            "supplement_empty", "Vui lòng đính kèm ít nhất một giấy tờ bổ sung.", status=422
+        )
+    refs: list[DocumentRef] = []
+    stored_new: list[Any] = []
+    try:
+        for slot_key, files in uploads.items():
+            for upload in files:
+                stored = await service._store_one(slot_key, upload.filename or "tep", upload)
+                if stored.new:
+                    stored_new.append(stored)
+                if stored.ref.media_type not in slots[slot_key].accepted_types:
+                    raise SubmissionInvalid(
+                        {f"documents.{slot_key}": "Tệp không đúng loại cho phép."}
+                    )
+                refs.append(
+                    DocumentRef(
+                        sha256=stored.ref.sha256,
+                        size=stored.ref.size,
+                        media_type=stored.ref.media_type,
+                        slot=slot_key,
+                        name=stored.name,
+                    )
+                )
+    except SubmissionInvalid as exc:
+        service._discard(stored_new)
+        message = " ".join(exc.errors.values()) or exc.detail
+        raise DomainError("supplement_invalid", message, status=422) from exc
+    with request.app.state.db.session() as session:
+        for slot_key, ids in reuse.items():
+            for doc_id in ids:
+                doc = session.get(CitizenDocument, doc_id)
+                if doc is None or doc.owner_id != principal.id:
+                    raise DomainError(
+                        "reuse", "Không tìm thấy giấy tờ đã lưu được chọn.", status=422
+                    )
+                refs.append(
+                    DocumentRef(
+                        sha256=doc.sha256,
+                        size=doc.size,
+                        media_type=doc.media_type,
+                        slot=slot_key,
+                        name=doc.name,
+                    )
+                )
+    return refs
+
+
+@router.post("/ho-so/{code}/thanh-toan")
+async def payment_post(request: Request, code: str) -> Response:
+    from dichvucong.integrations.payment_gateway import GatewayError, start_payment
+
+    principal = _require_citizen(request)
+    form = await _read_form(request)
+    check_csrf(request, _raw(form, "csrf_token"))
+    with request.app.state.db.session() as session:
+        dossier = visible_dossier(session, code, principal)
+    if dossier.status != "AWAITING_PAYMENT":
+        raise Conflict("no_payment_due", "Hồ sơ hiện không chờ thanh toán.")
+    try:
+        url = await start_payment(request.app.state.settings, dossier)
+    except GatewayError as exc:
+        raise DomainError(
+            "gateway_unavailable",
+            "Cổng thanh toán tạm thời không phản hồi, vui lòng thử lại sau.",
+            status=503,
+        ) from exc
+    return _see_other(url)
+
+
+@router.post("/ho-so/{code}/danh-gia")
+async def rating_post(request: Request, code: str) -> Response:
+    principal = _require_citizen(request)
+    form = await _read_form(request)
+    check_csrf(request, _raw(form, "csrf_token"))
+    level = _text(form, "level")
+    if level not in RATING_LABELS:
+        raise DomainError("rating_level", "Vui lòng chọn mức độ hài lòng.", status=422)
+    with request.app.state.db.session() as session:
+        dossier = visible_dossier(session, code, principal)
+        if dossier.status != "COMPLETED":
+            raise Conflict("not_completed", "Chỉ đánh giá khi hồ sơ đã hoàn thành.")
+        if dossier.rating is not None:
+            raise Conflict("already_rated", "Hồ sơ đã được đánh giá.")
+        dossier.rating = level
+        dossier.rating_comment = _text(form, "comment")[:2000] or None
+        session.add(dossier)
+        session.commit()
+    return _see_other(f"/ho-so/{quote(code)}?da=danh-gia")
+
+
+@router.post("/ho-so/{code}/rut")
+async def withdraw_post(request: Request, code: str) -> Response:
+    principal = _require_citizen(request)
+    form = await _read_form(request)
+    check_csrf(request, _raw(form, "csrf_token"))
+    with request.app.state.db.session() as session:
+        dossier = visible_dossier(session, code, principal)
+    temporal = await get_temporal(request)
+    await decisions.decide(
+        client=temporal,
+        dossier=dossier,
+        principal=principal,
+        action="withdraw",
+        payload=WithdrawInput(reason=_text(form, "reason")[:500] or "Công dân rút hồ sơ"),
+        idempotency_key=_text(form, "idempotency_key")[:100] or None,
+    )
+    return _see_other(f"/ho-so/{quote(code)}?da=rut")
+
+
+# ------------------------------------------------------------------------ my documents
+
+
+@router.get("/giay-to-cua-toi")
+def my_documents_page(request: Request) -> Response:
+    principal = _citizen(request)
+    if principal is None:
+        return _login_redirect(request)
+    return render(request, "citizen/documents.html", {"docs": _my_documents(request, principal.id)})
+
+
+@router.get("/giay-to-cua-toi/{doc_id}")
+def my_document_download(request: Request, doc_id: int) -> Response:
+    principal = _citizen(request)
+    if principal is None:
+        return _login_redirect(request)
+    with request.app.state.db.session() as session:
+        doc = session.get(CitizenDocument, doc_id)
+    store = request.app.state.documents
+    if doc is None or doc.owner_id != principal.id or not store.exists(doc.sha256):
+        raise NotFound("document_not_found", "Không tìm thấy giấy tờ.")
+
+    def chunks() -> Any:
+        with store.open(doc.sha256) as handle:
+            while chunk := handle.read(64 * 1024):
+                yield chunk
+
+    ascii_name = doc.name.encode("ascii", "ignore").decode().replace('"', "") or "giay-to"
+    return StreamingResponse(
+        chunks(),
+        media_type=doc.media_type,
+        headers={
+            "Content-Disposition": f'attachment; filename="{ascii_name}"; '
+            f"filename*=UTF-8''{quote(doc.name)}",
+            "Cache-Control": "private, no-store",
+        },
+    )

@@ -1,0 +1,471 @@
+"""Officials' pages under /can-bo: sign-in, the inbox, the case and its decisions.
+
+Reads the read model only; decisions go through the same path as the JSON API
+(dichvucong.dossiers.decisions: rights 403 here, the workflow's refusal shown on
+the page in Vietnamese, a hidden idempotency key so a re-sent form acts once).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlmodel import select
+from starlette.datastructures import FormData, UploadFile
+
+from dichvucong.accounts.citizens import authenticate
+from dichvucong.accounts.principal import Principal
+from dichvucong.api.deps import get_temporal
+from dichvucong.api.problems import DomainError, Forbidden, NotFound
+from dichvucong.api.routes.dossiers import _keep_results, _read_form, submission_service
+from dichvucong.api.routes.forms import login_redirect
+from dichvucong.db.models import Dossier
+from dichvucong.dossiers import decisions
+from dichvucong.dossiers.submission import SubmissionInvalid
+from dichvucong.dossiers.views import FINAL, actions_for, detail, visible_dossier
+from dichvucong.official_forms import TITLES, build_context, load_sources
+from dichvucong.official_forms.context import official_name, step_name
+from dichvucong.web.csrf import check_csrf
+from dichvucong.web.sessions import end_session, page_principal, start_session
+from dichvucong.web.templating import render
+from dichvucong.workflows import texts
+from dichvucong.workflows.messages import STEP_ISSUE, Actor, DocumentRef
+
+router = APIRouter(include_in_schema=False)
+
+HOME = "/can-bo"
+LOGIN = "/can-bo/dang-nhap"
+# The order the action forms appear in on the case page.
+ACTION_ORDER = (
+    "accept",
+    "approve",
+    "issue_result",
+    "record_counter_payment",
+    "hand_over",
+    "request_supplement",
+    "send_back",
+    "apologize",
+    "redispatch",
+    "refuse",
+    "reject",
+)
+STATUS_ORDER = (
+    "SUBMITTED",
+    "PROCESSING",
+    "AWAITING_PAYMENT",
+    "RESULT_READY",
+    "DISPATCHED",
+    "SUPPLEMENT_REQUESTED",
+)
+
+
+def _safe_next(value: Any) -> str:
+    """Only a path on this site (no //host, no scheme) is a valid place to go back to."""
+    if (
+        isinstance(value, str)
+        and value.startswith(HOME)
+        and not value.startswith("//")
+        and "\\" not in value
+    ):
+        return value
+    return HOME
+
+
+def _official(request: Request) -> Principal | None:
+    """The signed-in official, None when nobody is signed in; 403 for a citizen."""
+    principal = page_principal(request)
+    if principal is not None and not principal.is_official:
+        raise Forbidden("official_only", "Trang này dành cho cán bộ, công chức.")
+    return principal
+
+
+# -------------------------------------------------------------------- sign in/out
+
+
+@router.get(LOGIN, response_class=HTMLResponse)
+def login_page(request: Request, next: str | None = None) -> Response:
+    principal = page_principal(request)
+    if principal is not None and principal.is_official:
+        return RedirectResponse(_safe_next(next), status_code=303)
+    return render(request, "official/login.html", {"next": _safe_next(next), "username": ""})
+
+
+@router.post(LOGIN, response_class=HTMLResponse)
+async def login(request: Request) -> Response:
+    form = await request.form(max_files=0, max_fields=10)
+    check_csrf(request, _text(form, "csrf_token"))
+    username, password = _text(form, "username")[:64], _text(form, "password")[:128]
+    with request.app.state.db.session() as session:
+        principal = authenticate(session=session, username=username, password=password)
+    if principal is None or not principal.is_official:
+        # One answer for an unknown name, a wrong password or a citizen's account.
+        return render(
+            request,
+            "official/login.html",
+            {
+                "next": _safe_next(_text(form, "next")),
+                "username": username,
+                "error": "Tên đăng nhập hoặc mật khẩu không đúng.",
+            },
+            status_code=401,
+        )
+    response = RedirectResponse(_safe_next(_text(form, "next")), status_code=303)
+    start_session(response, principal, request.app.state.settings)
+    return response
+
+
+@router.post("/can-bo/dang-xuat")
+async def logout(request: Request) -> Response:
+    form = await request.form(max_files=0, max_fields=5)
+    check_csrf(request, _text(form, "csrf_token"))
+    response = RedirectResponse(LOGIN, status_code=303)
+    end_session(response, request.app.state.settings)
+    return response
+
+
+# -------------------------------------------------------------------------- inbox
+
+
+def my_work(session: Any, principal: Principal) -> list[Dossier]:
+    """What waits for the official: its agency, an action its roles may take now
+    (the same rule as GET /api/v1/official/inbox), by due moment."""
+    rows = session.exec(
+        select(Dossier)
+        .where(
+            Dossier.agency_code == principal.agency_code,
+            Dossier.status.not_in(FINAL),  # type: ignore[attr-defined]
+        )
+        .order_by(
+            Dossier.due_at.is_(None),  # type: ignore[union-attr]
+            Dossier.due_at,
+            Dossier.submitted_at,
+        )
+    ).all()
+    return [
+        d
+        for d in rows
+        if any((d.state or {}).get("allowed_actions", {}).get(role) for role in principal.roles)
+    ]
+
+
+def urgency(dossier: Dossier, now: datetime, soon: datetime) -> str:
+    """ "overdue" (red), "soon" (amber: due within one working day) or ""."""
+    if dossier.due_at is None:
+        return ""
+    if dossier.overdue or dossier.due_at <= now:
+        return "overdue"
+    return "soon" if dossier.due_at <= soon else ""
+
+
+@router.get(HOME, response_class=HTMLResponse)
+def inbox_page(
+    request: Request,
+    status: str | None = None,
+    procedure: str | None = None,
+    overdue: str | None = None,
+) -> Response:
+    principal = _official(request)
+    if principal is None:
+        return login_redirect(request, LOGIN)
+    state = request.app.state
+    catalog = state.catalog
+    only_overdue = overdue in ("1", "true", "on")
+    now = datetime.now(UTC)
+    soon = state.calendar.add_working_days(now, 1)
+    with state.db.session() as session:
+        mine = my_work(session, principal)
+    if procedure:
+        mine = [d for d in mine if d.procedure_code == procedure]
+    rows = [(d, urgency(d, now, soon)) for d in mine]
+    if only_overdue:
+        rows = [(d, u) for d, u in rows if u == "overdue"]
+    counts: dict[str, int] = {}
+    for d, _ in rows:
+        counts[d.status] = counts.get(d.status, 0) + 1
+    total = len(rows)
+    if status:
+        rows = [(d, u) for d, u in rows if d.status == status]
+    keep = {
+        k: v for k, v in (("procedure", procedure), ("overdue", "1" if only_overdue else None)) if v
+    }
+    tabs = [{"label": "Tất cả", "count": total, "href": _href(keep), "current": not status}]
+    for code in sorted(counts, key=lambda s: STATUS_ORDER.index(s) if s in STATUS_ORDER else 99):
+        tabs.append(
+            {
+                "label": texts.status_label(code),
+                "count": counts[code],
+                "href": _href({**keep, "status": code}),
+                "current": status == code,
+            }
+        )
+    procedures = sorted(
+        (p for p in catalog.procedures.values() if principal.agency_code in p.agencies),
+        key=lambda p: p.name,
+    )
+    items = [
+        {
+            "code": d.code,
+            "procedure": catalog.procedures[d.procedure_code].name
+            if d.procedure_code in catalog.procedures
+            else d.procedure_code,
+            "applicant": d.applicant_name,
+            "status": d.status,
+            "step": step_name(catalog, d.procedure_code, d.current_step),
+            "submitted_at": d.submitted_at,
+            "due_at": d.due_at,
+            "urgency": u,
+        }
+        for d, u in rows
+    ]
+    agency = catalog.agencies.get(principal.agency_code or "")
+    return render(
+        request,
+        "official/inbox.html",
+        {
+            "items": items,
+            "tabs": tabs,
+            "status": status or "",
+            "procedure": procedure or "",
+            "only_overdue": only_overdue,
+            "procedures": procedures,
+            "agency_name": agency.name if agency else principal.agency_code,
+        },
+    )
+
+
+def _href(params: dict[str, str]) -> str:
+    return HOME + (f"?{urlencode(params)}" if params else "")
+
+
+# --------------------------------------------------------------------------- case
+
+
+def _form_fields(procedure: Any, values: dict[str, Any]) -> list[dict[str, str]]:
+    if procedure is None:
+        return [{"label": k, "value": str(v)} for k, v in values.items()]
+    shown = []
+    for f in procedure.form_fields:
+        if f.key not in values or values[f.key] in (None, ""):
+            continue
+        value = values[f.key]
+        if f.type == "select":
+            value = next((o.label for o in f.options if o.value == value), value)
+        elif f.type == "checkbox":
+            value = "Có" if value else "Không"
+        elif f.type == "date":
+            with contextlib.suppress(ValueError):
+                value = datetime.fromisoformat(str(value)).strftime("%d/%m/%Y")
+        shown.append({"label": f.label, "value": str(value)})
+    return shown
+
+
+def _earlier_steps(procedure: Any, current: str | None) -> list[dict[str, str]]:
+    if procedure is None:
+        return []
+    keys = [s.key for s in procedure.steps]
+    end = len(keys) if current == STEP_ISSUE else keys.index(current) if current in keys else 0
+    return [{"key": s.key, "name": s.name} for s in procedure.steps[:end]]
+
+
+def _local_input(moment: datetime | None) -> str:
+    if moment is None:
+        return ""
+    return moment.astimezone(texts.VN_OFFSET).strftime("%Y-%m-%dT%H:%M")
+
+
+def case_context(request: Request, principal: Principal, code: str) -> dict[str, Any]:
+    state = request.app.state
+    catalog, calendar = state.catalog, state.calendar
+    with state.db.session() as session:
+        dossier = visible_dossier(session, code, principal)
+        public = detail(session, dossier, catalog, principal)
+        sources = load_sources(session, dossier)
+    procedure = catalog.procedures.get(dossier.procedure_code)
+    slip = build_context("05", sources, catalog, public_base_url=state.settings.public_base_url)
+    allowed = actions_for(dossier, principal)
+    actions = [a for a in ACTION_ORDER if a in allowed]
+    slot_names = {s.key: s.name for s in procedure.documents} if procedure else {}
+    forms = [("01", True)]
+    forms.append(("02", any(e.action == "request_supplement" for e in public.events)))
+    forms.append(("03", any(e.action in ("refuse", "reject") for e in public.events)))
+    forms.append(("04", any(h.reason == "apology" for h in public.due_history)))
+    forms.append(("05", bool(public.hand_overs)))
+    now = datetime.now(UTC)
+    suggested_due = (
+        calendar.add_working_days(max(dossier.due_at, now), 1) if dossier.due_at else None
+    )
+    return {
+        "dossier": dossier,
+        "case": public,
+        "fields": _form_fields(procedure, dict(dossier.form_data or {})),
+        "slot_names": slot_names,
+        "step_label": step_name(catalog, dossier.procedure_code, dossier.current_step),
+        "urgency": urgency(dossier, now, calendar.add_working_days(now, 1)),
+        "actions": actions,
+        "own_agency": dossier.agency_code == principal.agency_code,
+        "earlier_steps": _earlier_steps(procedure, dossier.current_step),
+        "suggested_due": _local_input(suggested_due),
+        "slip": slip,
+        "forms": [{"no": no, "title": TITLES[no], "ready": ready} for no, ready in forms],
+        "actor_name": lambda actor: official_name(sources, actor),
+        "idempotency_key": str(uuid.uuid4()),
+        "action_label": texts.action_label,
+        "due_reasons": {
+            "received": "Tiếp nhận hồ sơ",
+            "supplement_restart": "Nhận đủ hồ sơ bổ sung (tính lại từ đầu)",
+            "apology": "Xin lỗi, hẹn lại ngày trả",
+        },
+    }
+
+
+@router.get("/can-bo/ho-so/{code}", response_class=HTMLResponse)
+def case_page(request: Request, code: str, da: str | None = None) -> Response:
+    principal = _official(request)
+    if principal is None:
+        return login_redirect(request, LOGIN)
+    try:
+        context = case_context(request, principal, code)
+    except NotFound as exc:
+        return error_page(request, exc)
+    if da in decisions.ACTION_ROLES:
+        context["flash"] = f"Đã thực hiện «{texts.action_label(da)}» cho hồ sơ {code}."
+    return render(request, "official/case.html", context)
+
+
+# ---------------------------------------------------------------------- decisions
+
+
+def _text(form: FormData, key: str) -> str:
+    value = form.get(key)
+    return value.strip() if isinstance(value, str) else ""
+
+
+def _lines(value: str) -> list[str]:
+    return [line.strip() for line in value.splitlines() if line.strip()]
+
+
+def _local_moment(value: str) -> str:
+    """A datetime-local value ("2027-01-25T09:00") read as Vietnam time."""
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return value  # the body model refuses it with a 422
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=texts.VN_OFFSET)
+    return moment.isoformat()
+
+
+def body_of(action: str, form: FormData) -> dict[str, Any]:
+    """The JSON API's body for ``action`` from the page's form fields."""
+    note, reason = _text(form, "note"), _text(form, "reason")
+    if action == "refuse":
+        return {"reason": reason}
+    if action == "request_supplement":
+        return {"items": _lines(_text(form, "items")), "note": note}
+    if action == "send_back":
+        return {"to_step": _text(form, "to_step"), "reason": reason}
+    if action == "reject":
+        return {"reasons": _lines(_text(form, "reasons"))}
+    if action == "apologize":
+        return {"new_due": _local_moment(_text(form, "new_due")), "reason": reason}
+    if action == "record_counter_payment":
+        amount = _text(form, "amount").replace(".", "").replace(",", "").replace(" ", "")
+        return {"receipt_no": _text(form, "receipt_no"), "amount": amount or None}
+    if action == "redispatch":
+        return {"address": _text(form, "address") or None}
+    return {"note": note}
+
+
+async def _result_documents(request: Request, form: FormData, temporal: Any) -> list[DocumentRef]:
+    files = [v for k, v in form.multi_items() if k == "result" and isinstance(v, UploadFile)]
+    files = [f for f in files if f.filename]
+    if not files:
+        raise SubmissionInvalid({"result": texts.refusal("documents_required")})
+    service = submission_service(request, temporal)
+    refs = []
+    for upload in files:
+        stored = await service._store_one("result", upload.filename or "ket-qua.pdf", upload)
+        refs.append(
+            DocumentRef(
+                sha256=stored.ref.sha256,
+                size=stored.ref.size,
+                media_type=stored.ref.media_type,
+                slot="result",
+                name=stored.name,
+            )
+        )
+    return refs
+
+
+@router.post("/can-bo/ho-so/{code}/{action}", response_class=HTMLResponse)
+async def act_page(request: Request, code: str, action: str) -> Response:
+    principal = _official(request)
+    if principal is None:
+        return RedirectResponse(LOGIN, status_code=303)
+    if action not in decisions.ACTION_ROLES:
+        raise NotFound("unknown_action", f"Không có thao tác «{action}».")
+    state = request.app.state
+    form = await _read_form(request, state.settings)
+    try:
+        check_csrf(request, _text(form, "csrf_token"))
+        with state.db.session() as session:
+            dossier = visible_dossier(session, code, principal)
+        if dossier.agency_code != principal.agency_code:
+            raise Forbidden("other_agency", "Hồ sơ thuộc cơ quan khác; bạn chỉ được xem.")
+        role = decisions.acting_role(dossier, principal, action)
+        actor = Actor(official_id=f"official:{principal.id}", role=role)
+        key = _text(form, "idempotency_key")[:100] or None
+        temporal = await get_temporal(request)
+        try:
+            documents = (
+                await _result_documents(request, form, temporal) if action == "issue_result" else []
+            )
+            payload = decisions.build_input(action, body_of(action, form), actor, documents)
+            await decisions.decide(
+                client=temporal,
+                dossier=dossier,
+                principal=principal,
+                action=action,
+                payload=payload,
+                idempotency_key=key,
+            )
+        except DomainError as exc:
+            if exc.status in (403, 404):
+                raise
+            # The workflow's refusal (409) or an incomplete form (422): say why, on the case.
+            context = case_context(request, principal, code)
+            context.update(error=_sentence(exc), failed_action=action)
+            return render(request, "official/case.html", context, status_code=exc.status)
+        if action == "issue_result" and dossier.applicant_id is not None:
+            with state.db.session() as session:
+                _keep_results(session, dossier.applicant_id, documents)
+    except (Forbidden, NotFound) as exc:
+        return error_page(request, exc)
+    finally:
+        await form.close()
+    return RedirectResponse(f"/can-bo/ho-so/{code}?da={action}", status_code=303)
+
+
+def error_page(request: Request, exc: DomainError) -> Response:
+    """403/404 as a Vietnamese page whatever the Accept header says."""
+    title = "Không có quyền" if exc.status == 403 else "Không tìm thấy"
+    return render(
+        request,
+        "error.html",
+        {"title": title, "detail": exc.detail, "home": HOME},
+        status_code=exc.status,
+    )
+
+
+def _sentence(exc: DomainError) -> str:
+    errors = getattr(exc, "errors", None)
+    if isinstance(errors, dict) and errors:
+        return " ".join(str(v) for v in errors.values())
+    if exc.code == "invalid_body":
+        return "Thông tin nhập chưa hợp lệ; vui lòng kiểm tra các ô của thao tác và thử lại."
+    return exc.detail

@@ -1,0 +1,144 @@
+"""A live portal for browser tests: the app served by uvicorn on a loopback port
+(an asyncio task in the test's loop), a time-skipping Temporal server with the
+worker, and a real Chromium driven by Playwright.
+
+Chromium is Debian's ``chromium`` (``.ci/run`` installs it). Without it the
+browser tests are skipped locally, and fail in CI (``CI`` set).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import uvicorn
+from temporalio.testing import WorkflowEnvironment
+
+from dichvucong.app import create_app
+from dichvucong.calendar import WorkCalendar
+from dichvucong.db.engine import Database
+from dichvucong.seed import seed
+from dichvucong.settings import Settings
+from tests.conftest import free_port
+from tests.workflows.harness import (
+    Harness,
+    OutsideWorld,
+    register_search_attributes,
+    test_server_path,
+)
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+
+
+def chromium_path() -> str:
+    """Debian's chromium, or skip (locally) / fail (in CI) with the reason."""
+    path = shutil.which("chromium")
+    if path is None:
+        reason = "Debian `chromium` is not installed (apt-get install chromium; .ci/run does it)"
+        if os.environ.get("CI"):
+            pytest.fail(f"browser tests need Chromium in CI: {reason}")
+        pytest.skip(reason)
+    return path
+
+
+@dataclass
+class LivePortal:
+    base_url: str
+    settings: Settings
+    db: Database
+    env: WorkflowEnvironment
+    world: OutsideWorld
+    browser: Any  # playwright.async_api.Browser
+
+    def url(self, path: str) -> str:
+        return self.base_url + path
+
+
+@asynccontextmanager
+async def live_portal(tmp_path: Path) -> AsyncIterator[LivePortal]:
+    executable = chromium_path()
+    from playwright.async_api import async_playwright
+
+    port = free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    settings = Settings(
+        var_dir=tmp_path,
+        environment="test",
+        secret_key="test-secret-0123456789",
+        public_base_url=base_url,
+        task_queue=f"tq-{uuid.uuid4()}",
+    )
+    seed(settings)
+    env = await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=test_server_path()
+    )
+    db = Database(settings.resolved_database_url)
+    server: uvicorn.Server | None = None
+    serving: asyncio.Task[None] | None = None
+    try:
+        await register_search_attributes(env.client)
+        world = OutsideWorld()
+        harness = Harness(
+            env=env,
+            db=db,
+            world=world,
+            task_queue=settings.task_queue,
+            calendar=WorkCalendar(),
+        )
+        app = create_app(settings, temporal=env.client)
+        server = uvicorn.Server(
+            uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
+        )
+        serving = asyncio.create_task(server.serve())
+        for _ in range(200):
+            if server.started or serving.done():
+                break
+            await asyncio.sleep(0.05)
+        if not server.started:
+            raise RuntimeError(f"uvicorn did not start on {base_url}")
+        async with harness.worker(), async_playwright() as playwright:
+            browser = await playwright.chromium.launch(
+                executable_path=executable, args=CHROMIUM_ARGS, headless=True
+            )
+            try:
+                yield LivePortal(
+                    base_url=base_url,
+                    settings=settings,
+                    db=db,
+                    env=env,
+                    world=world,
+                    browser=browser,
+                )
+            finally:
+                await browser.close()
+    finally:
+        if server is not None and serving is not None:
+            server.should_exit = True
+            try:
+                await asyncio.wait_for(serving, timeout=10)
+            except TimeoutError:
+                serving.cancel()
+        await env.shutdown()
+        db.dispose()
+
+
+@pytest.fixture
+async def live(tmp_path: Path) -> AsyncIterator[LivePortal]:
+    async with live_portal(tmp_path) as portal:
+        yield portal
