@@ -31,6 +31,9 @@ test: $(STAMP_TEST) ## run the whole test suite (time-skipping Temporal, dev ser
 test-fast: $(STAMP_TEST) ## only the fast tests (no dev server, no browser)
 	$(BIN)/python -m pytest -m "not devserver and not browser" $(PYTEST_ARGS)
 
+bench: $(STAMP_TEST) ## run the benchmark (not a test; writes bench-results.json)
+	$(BIN)/python -m bench $(BENCH_ARGS)
+
 lint: $(STAMP_TEST) ## ruff
 	$(BIN)/ruff check dichvucong tests
 

@@ -16,11 +16,10 @@ from dichvucong.api.routes import auth as auth_routes
 from dichvucong.api.routes import calendar as calendar_routes
 from dichvucong.api.routes import callbacks as callback_routes
 from dichvucong.api.routes import catalog as catalog_routes
-from dichvucong.api.routes import citizen_pages, official_pages
-from dichvucong.api.routes import forms as form_routes
+from dichvucong.api.routes import citizen_pages, official_pages, supervision_pages
 from dichvucong.api.routes import dossiers as dossier_routes
+from dichvucong.api.routes import forms as form_routes
 from dichvucong.api.routes import supervision as supervision_routes
-from dichvucong.api.routes import supervision_pages
 from dichvucong.calendar import WorkCalendar
 from dichvucong.catalog import load_catalog
 from dichvucong.db.engine import Database
@@ -33,15 +32,21 @@ STATIC_DIR = Path(__file__).resolve().parent / "static"
 
 def install_docs(app: FastAPI) -> None:
     """Swagger UI from a PyPI package: /docs works without any CDN."""
-    app.mount("/_docs-static", StaticFiles(directory=swagger_ui_bundle.swagger_ui_path),
-              name="docs-static")
+    app.mount(
+        "/_docs-static",
+        StaticFiles(directory=swagger_ui_bundle.swagger_ui_path),
+        name="docs-static",
+    )
 
     @app.get("/docs", include_in_schema=False)
     def docs(request: Request) -> HTMLResponse:
-        return get_swagger_ui_html(openapi_url="/openapi.json", title=app.title,
-                                   swagger_js_url="/_docs-static/swagger-ui-bundle.js",
-                                   swagger_css_url="/_docs-static/swagger-ui.css",
-                                   swagger_favicon_url="/_docs-static/favicon-32x32.png")
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title=app.title,
+            swagger_js_url="/_docs-static/swagger-ui-bundle.js",
+            swagger_css_url="/_docs-static/swagger-ui.css",
+            swagger_favicon_url="/_docs-static/favicon-32x32.png",
+        )
 
 
 def create_app(settings: Settings | None = None, *, temporal: Client | None = None) -> FastAPI:
@@ -63,14 +68,33 @@ def create_app(settings: Settings | None = None, *, temporal: Client | None = No
     install_security_headers(app)
     install_docs(app)
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
-    api_modules = (auth_routes, calendar_routes, catalog_routes, dossier_routes, callback_routes,
-                   supervision_routes)
+    api_modules = (
+        auth_routes,
+        calendar_routes,
+        catalog_routes,
+        dossier_routes,
+        callback_routes,
+        supervision_routes,
+    )
     for module in api_modules:
         app.include_router(module.router, prefix="/api/v1")
     for pages in (supervision_pages, citizen_pages, official_pages, form_routes):
         app.include_router(pages.router)
+    app.include_router(__import__("dichvucong.api.routes.vneid", fromlist=["router"]).router)
+    app.include_router(
+        __import__("dichvucong.api.routes.national_sync", fromlist=["router"]).router,
+        prefix="/api/v1",
+    )
+    app.include_router(
+        __import__("dichvucong.api.routes.audit", fromlist=["router"]).router, prefix="/api/v1"
+    )
+    # The Temporal codec server, at /codec (outside /api/v1: the UI's protocol).
+    app.include_router(
+        __import__("dichvucong.api.routes.codec", fromlist=["x"]).build_router(settings)
+    )
     if settings.environment != "production":
         from dichvucong.simulators import install_simulators
 
         install_simulators(app, settings)
+    __import__("dichvucong.security.ratelimit", fromlist=["x"]).install_rate_limits(app)
     return app

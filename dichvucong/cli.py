@@ -116,6 +116,9 @@ def _add_extension_commands(sub: argparse._SubParsersAction) -> None:  # type: i
     from dichvucong.cli_reports import register as register_reports
 
     register_reports(sub)
+    from dichvucong.cli_catalog import register as register_catalog
+
+    register_catalog(sub)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -107,6 +107,14 @@ class Settings(BaseSettings):
         1, description="Working days before the due moment for the at-risk notice."
     )
 
+    # Worker tuning
+    worker_max_cached_workflows: int = Field(
+        400, description="Open cases a worker keeps in memory (sticky cache); bounds its RSS."
+    )
+    worker_max_concurrent_activities: int = Field(
+        32, description="Activities a worker runs at once (threads for the synchronous ones)."
+    )
+
     # Documents
     documents_dir: Path | None = Field(
         None, description="Document store folder (default <var_dir>/documents)."
@@ -162,6 +170,63 @@ class Settings(BaseSettings):
     # Development
     demo_password: str = Field("demo12345", description="Password of seeded demo accounts.")
 
+    # Security (dichvucong/security)
+    codec_keys: str = Field(
+        "",
+        description="AES-256-GCM keys of the Temporal payload codec, 'id:<base64 32 bytes>' "
+        "comma-separated; the first encrypts, all decrypt (rotation). Empty outside production: "
+        "a key derived from secret_key. Required in production.",
+    )
+    rate_limits: str = Field(
+        "login=30:10/300,register=10:5/3600,lookup=60:30/60,feedback=10:5/3600",
+        description="Sliding-window limits: bucket=<per IP>:<per account>/<seconds>, comma-separated.",
+    )
+    rate_limit_enabled: bool = Field(True, description="Apply the rate limits.")
+    login_max_failures: int = Field(
+        5, description="Failed sign-ins of one account before it is locked."
+    )
+    login_lockout_minutes: int = Field(
+        15, description="Minutes an account stays locked after too many failed sign-ins."
+    )
+    max_image_pixels: int = Field(
+        40_000_000, description="Largest accepted image (pixels); larger ones are refused."
+    )
+
+    # National systems (National Public Service Portal sync, VNeID sign-in, schedules)
+    national_sync_enabled: bool = Field(
+        True, description="Report dossiers and their transitions to the national portal."
+    )
+    national_portal_url: str | None = Field(
+        None,
+        description="National portal sync API base URL (default: the simulator at "
+        "<public_base_url>/_sim/national outside production; unset in production = sync off).",
+    )
+    national_client_id: str = Field(
+        "dvc-dongnai", description="Our client id at the national portal (client credentials)."
+    )
+    national_client_secret: str = Field(
+        "dev-national-secret", description="Our client secret at the national portal."
+    )
+    national_timeout_seconds: float = Field(
+        10.0, description="Timeout of one HTTP call to the national portal."
+    )
+    vneid_issuer: str | None = Field(
+        None,
+        description="VNeID OpenID Connect issuer URL (default: the simulated provider at "
+        "<public_base_url>/_sim/oidc outside production; unset in production = VNeID off).",
+    )
+    vneid_client_id: str = Field("dvc-dongnai", description="Our client id at VNeID.")
+    vneid_client_secret: str = Field("dev-vneid-secret", description="Our client secret at VNeID.")
+    schedules_enabled: bool = Field(
+        True, description="Create the Temporal Schedules (periodic jobs) when the worker starts."
+    )
+    digest_time: str = Field(
+        "07:00", description="Local time (Asia/Ho_Chi_Minh) of the daily at-risk digest."
+    )
+    reports_dir: Path | None = Field(
+        None, description="Where the quarterly report job writes its files (<var_dir>/reports)."
+    )
+
     @field_validator("office_hours")
     @classmethod
     def _check_office_hours(cls, value: str) -> str:
@@ -175,6 +240,10 @@ class Settings(BaseSettings):
                 "DVC_SECRET_KEY": self.secret_key == PLACEHOLDER_SECRET,
                 "DVC_PAYMENT_SECRET": self.payment_secret == "dev-payment-secret",
                 "DVC_POSTAL_SECRET": self.postal_secret == "dev-postal-secret",
+                "DVC_NATIONAL_CLIENT_SECRET": self.national_portal_url is not None
+                and self.national_client_secret == "dev-national-secret",
+                "DVC_VNEID_CLIENT_SECRET": self.vneid_issuer is not None
+                and self.vneid_client_secret == "dev-vneid-secret",
             }
             unset = [name for name, placeholder in placeholders.items() if placeholder]
             if unset:

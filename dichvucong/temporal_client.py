@@ -5,8 +5,13 @@ from __future__ import annotations
 
 from temporalio.client import Client
 
+from dichvucong.security.codec import data_converter
 from dichvucong.settings import Settings
 
 
 async def connect(settings: Settings) -> Client:
-    return await Client.connect(settings.temporal_address, namespace=settings.temporal_namespace)
+    return await Client.connect(
+        settings.temporal_address,
+        namespace=settings.temporal_namespace,
+        data_converter=data_converter(settings),
+    )

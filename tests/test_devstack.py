@@ -230,7 +230,7 @@ def test_dev_refuses_a_busy_port(tmp_path: Path, free_port, subprocess_env) -> N
 
 @pytest.mark.devserver
 def test_temporal_dev_server_keeps_cases_and_adds_missing_attributes(tmp_path: Path, free_port):
-    """An older database (three attributes) restarted with all six flags: the dev server
+    """An older database (three attributes) restarted with all the flags: the dev server
     ignores flags for an existing database, so ensure_search_attributes adds the rest;
     a workflow started before the restart is still there after it."""
     binary = find_temporal_binary()
@@ -285,7 +285,7 @@ def test_temporal_dev_server_keeps_cases_and_adds_missing_attributes(tmp_path: P
         added, attributes, workflow_type = asyncio.run(after())
     finally:
         second.stop()
-    assert added == ["AgencyCode", "CurrentStep", "ProcedureCode"]
+    assert added == ["AgencyCode", "CurrentStep", "ProcedureCode", "StatusSince"]
     assert attributes == expected_types()
     assert workflow_type == "NoSuchWorkflow"
     assert port_problem("127.0.0.1", port) is None
@@ -431,7 +431,8 @@ def test_dev_full_start_stop_and_restart(tmp_path: Path, free_port, subprocess_e
             attributes = asyncio.run(custom_attributes(env["DVC_TEMPORAL_ADDRESS"]))
             assert attributes == expected_types()
             assert set(attributes) == {
-                "CaseStatus", "DueAt", "Overdue", "AgencyCode", "ProcedureCode", "CurrentStep"
+                "CaseStatus", "DueAt", "Overdue", "AgencyCode", "ProcedureCode", "CurrentStep",
+                "StatusSince",
             }
             interrupt_and_check_clean(proc, env, var)
         assert (var / "temporal.db").is_file()

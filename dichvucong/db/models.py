@@ -200,3 +200,25 @@ class CitizenDocument(SQLModel, table=True):
     size: int
     origin: str = Field(default="upload", max_length=12)  # upload | result
     created_at: datetime | None = _ts(nullable=False)
+
+
+class NationalSync(SQLModel, table=True):
+    """One transition reported (or to be reported) to the National Public Service
+    Portal; (dossier_code, seq) is also the idempotency key sent to the portal.
+    status: synced | rejected (the portal's error code, needs a person) | failed
+    (transport error, the nightly re-sync tries again)."""
+
+    __tablename__ = "national_sync"
+    __table_args__ = (sa.Index("ix_national_sync_agency_kind", "agency_code", "kind"),)
+    dossier_code: str = Field(primary_key=True, max_length=64)
+    seq: int = Field(primary_key=True)
+    kind: str = Field(max_length=10)  # dossier | status
+    agency_code: str = Field(max_length=40)
+    procedure_code: str = Field(max_length=40)
+    status: str = Field(index=True, max_length=10)
+    reason: str | None = None
+    attempts: int = 0
+    request: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    first_attempt_at: datetime | None = _ts(nullable=False)
+    synced_at: datetime | None = _ts()
+    updated_at: datetime | None = _ts()

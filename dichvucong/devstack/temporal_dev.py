@@ -59,6 +59,8 @@ def dev_server_argv(binary: Path, settings: Settings, *, host: str, port: int) -
         "--ui-port", str(settings.temporal_ui_port),
         "--db-filename", str(settings.resolved_temporal_db_file),
         "--ui-disable-news-fetch",
+        # The UI decodes encrypted payloads through the app's codec server (supervisors).
+        "--ui-codec-endpoint", f"{settings.public_base_url.rstrip('/')}/codec",
         "--log-level", "warn",
     ]
     if settings.temporal_namespace != "default":

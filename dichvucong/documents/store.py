@@ -30,7 +30,18 @@ from sqlmodel import select
 
 from dichvucong.db.engine import Database
 from dichvucong.db.models import CitizenDocument, DossierDocument, StoredDocument
-from dichvucong.documents.media import DEFAULT_ALLOWED, SNIFF_BYTES, sniff_media_type
+from dichvucong.documents.media import (
+    DEFAULT_ALLOWED,
+    JPEG,
+    PDF,
+    PDF_ACTIVE,
+    PNG,
+    SNIFF_BYTES,
+    PdfActiveContentScanner,
+    UnsafeDocument,
+    check_image,
+    sniff_media_type,
+)
 
 log = logging.getLogger("dichvucong.documents")
 
@@ -91,6 +102,7 @@ class _Spool:
         self.allowed = allowed
         self.head = b""
         self.media_type: str | None = None
+        self.pdf_scan = PdfActiveContentScanner()
 
     def feed(self, chunk: bytes) -> None:
         if not chunk:
@@ -102,12 +114,18 @@ class _Spool:
             self.head += chunk[:SNIFF_BYTES]
             if len(self.head) >= SNIFF_BYTES:
                 self.media_type = sniff_media_type(self.head, self.allowed)
+        self.pdf_scan.feed(chunk)
+        if self.media_type == PDF and self.pdf_scan.found:
+            raise UnsafeDocument(PDF_ACTIVE)
         self.digest.update(chunk)
         self.file.write(chunk)
 
     def close(self) -> tuple[str, str]:
         if self.media_type is None:  # shorter than the longest magic number
             self.media_type = sniff_media_type(self.head, self.allowed)
+        self.pdf_scan.close()
+        if self.media_type == PDF and self.pdf_scan.found:
+            raise UnsafeDocument(PDF_ACTIVE)
         self.file.flush()
         os.fsync(self.file.fileno())
         self.file.close()
@@ -130,8 +148,10 @@ def _read_chunks(source: Iterable[bytes] | IO[bytes]) -> Iterator[bytes]:
 
 class LocalDocumentStore:
     def __init__(self, root: Path, max_bytes: int = 10 * 1024 * 1024,
-                 allowed: Iterable[str] = DEFAULT_ALLOWED) -> None:
+                 allowed: Iterable[str] = DEFAULT_ALLOWED,
+                 max_image_pixels: int = 40_000_000) -> None:
         self.root = Path(root)
+        self.max_image_pixels = max_image_pixels
         self.max_bytes = max_bytes
         self.allowed = frozenset(allowed)
         self._tmp = self.root / ".tmp"
@@ -148,6 +168,8 @@ class LocalDocumentStore:
 
     def _commit(self, spool: _Spool) -> StoredRef:
         sha256, media_type = spool.close()
+        if media_type in (JPEG, PNG):  # before it becomes visible; a refusal stores nothing
+            check_image(spool.path, media_type, self.max_image_pixels)
         final = self.path_for(sha256)
         try:
             final.parent.mkdir(parents=True, exist_ok=True)
@@ -275,4 +297,8 @@ def build_document_store(settings: Any) -> DocumentStore:
     kind = getattr(settings, "document_store", None) or "local"
     if kind != "local":
         raise ValueError(f"document store {kind!r} is not available (only 'local')")
-    return LocalDocumentStore(settings.resolved_documents_dir, settings.max_file_bytes)
+    return LocalDocumentStore(
+        settings.resolved_documents_dir,
+        settings.max_file_bytes,
+        max_image_pixels=getattr(settings, "max_image_pixels", 40_000_000),
+    )

@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 from temporalio.client import Client
 from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDReusePolicy
+from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from dichvucong import search_attributes as sa
 from dichvucong.api.problems import DomainError
@@ -32,7 +33,7 @@ from dichvucong.db.models import (
     DossierDocument,
     StoredDocument,
 )
-from dichvucong.documents.media import UnsupportedMediaType
+from dichvucong.documents.media import UnsafeDocument, UnsupportedMediaType
 from dichvucong.documents.store import DocumentTooLarge, LocalDocumentStore, StoredRef
 from dichvucong.dossiers.codes import allocate_code
 from dichvucong.forms.fees import compute_fee
@@ -165,6 +166,9 @@ class SubmissionService:
         assert citizen.id is not None
         key = f"{citizen.id}:{request.idempotency_key}" if request.idempotency_key else None
         if key and (existing := self._by_key(key)) is not None:
+            if existing.last_seq < 0:
+                # The first attempt may have died before starting the workflow: finish it.
+                await ensure_workflow(self.temporal, self.settings, self.catalog, self.db, existing)
             return existing
         procedure = self.catalog.procedures.get(request.procedure_code)
         cleaned, errors = check_request(procedure, self.catalog, request)
@@ -257,6 +261,9 @@ class SubmissionService:
                     )
                 }
             ) from exc
+        except UnsafeDocument as exc:
+            # Its own sentence says what is wrong (active content, too many pixels…).
+            raise SubmissionInvalid({f"documents.{slot_key}": f"«{name}»: {exc}"}) from exc
         except UnsupportedMediaType as exc:
             raise SubmissionInvalid(
                 {f"documents.{slot_key}": MESSAGES["file_type"].format(file=name)}
@@ -471,7 +478,7 @@ async def start_dossier_workflow(client: Client, settings: Settings, inp: Dossie
                 SearchAttributePair(sa.AGENCY_CODE, inp.agency_code),
                 SearchAttributePair(sa.PROCEDURE_CODE, inp.procedure_code),
                 SearchAttributePair(sa.CURRENT_STEP, "reception"),
-            SearchAttributePair(sa.STATUS_SINCE, inp.submitted_at),
+                SearchAttributePair(sa.STATUS_SINCE, inp.submitted_at),
             ]
         ),
         static_summary=texts.static_summary(inp.procedure_name, inp.agency_name),
@@ -484,3 +491,76 @@ def _safe_name(filename: str | None) -> str:
     name = (filename or "tep").replace("\\", "/").rsplit("/", 1)[-1]
     name = "".join(ch for ch in name if ch.isprintable()).strip() or "tep"
     return name[:120]
+
+
+def rebuild_input(
+    dossier: Dossier, documents: list[DossierDocument], catalog: Catalog, settings: Settings
+) -> DossierInput:
+    """The workflow input of a dossier row (for a row whose workflow never started)."""
+    procedure = catalog.procedures[dossier.procedure_code]
+    agency = catalog.agencies[dossier.agency_code]
+    assert dossier.submitted_at is not None
+    return DossierInput(
+        dossier_code=dossier.code,
+        procedure_code=procedure.code,
+        procedure_name=procedure.name,
+        agency_code=agency.code,
+        agency_name=agency.name,
+        submitted_at=dossier.submitted_at,
+        steps=procedure.step_specs(),
+        time_limit_days=procedure.time_limit_days,
+        time_limit_hours=procedure.time_limit_hours,
+        applicant_id=dossier.applicant_id,
+        channel=dossier.channel,
+        delivery=dossier.delivery,
+        delivery_address=dossier.delivery_address,
+        payment_stage=dossier.payment_stage,
+        fee_amount=dossier.fee_amount,
+        fee_lines=list((dossier.state or {}).get("fee_lines", [])),
+        documents=[
+            DocumentRef(
+                sha256=d.sha256, size=d.size, media_type=d.media_type, slot=d.slot, name=d.name
+            )
+            for d in documents
+            if d.kind == "submitted"
+        ],
+        rules=case_rules(settings),
+    )
+
+
+async def ensure_workflow(
+    client: Client, settings: Settings, catalog: Catalog, db: Database, dossier: Dossier
+) -> bool:
+    """Starts the dossier's workflow if it does not exist; True if it started now."""
+    with db.session() as session:
+        documents = list(
+            session.exec(
+                select(DossierDocument).where(DossierDocument.dossier_code == dossier.code)
+            ).all()
+        )
+    try:
+        await start_dossier_workflow(
+            client, settings, rebuild_input(dossier, documents, catalog, settings)
+        )
+    except WorkflowAlreadyStartedError:
+        return False
+    log.info("dossier_workflow_recovered dossier_code=%s", dossier.code)
+    return True
+
+
+async def reconcile_unstarted(
+    *, client: Client, settings: Settings, catalog: Catalog, db: Database, older_than: timedelta
+) -> list[str]:
+    """Dossier rows whose workflow never started (the API died in between): start them.
+
+    The citizen's submission is completed rather than dropped, so nothing they sent
+    is lost; rows still inside ``older_than`` may belong to a request in flight.
+    """
+    cutoff = datetime.now(UTC) - older_than
+    with db.session() as session:
+        rows = list(
+            session.exec(
+                select(Dossier).where(Dossier.last_seq < 0, Dossier.submitted_at < cutoff)
+            ).all()
+        )  # type: ignore[operator]
+    return [row.code for row in rows if await ensure_workflow(client, settings, catalog, db, row)]

@@ -41,3 +41,20 @@ def install_simulators(app: FastAPI, settings: Any) -> None:
     app.include_router(postal.router, prefix="/_sim/postal", include_in_schema=False)
     app.include_router(dev_mail_router(app.state.mail_store, SmsSink(sms_sink_file(settings))),
                        prefix="/_dev/mail", include_in_schema=False)
+    _install_national_simulators(app, settings)
+
+
+def _install_national_simulators(app: FastAPI, settings: Any) -> None:
+    """The national portal (``/_sim/national``, ``app.state.national_simulator``) and
+    the VNeID OpenID provider (``/_sim/oidc``, ``app.state.oidc_simulator``)."""
+    from dichvucong.simulators.national import NationalPortalSimulator
+    from dichvucong.simulators.oidc import OidcProviderSimulator
+
+    app.state.national_simulator = NationalPortalSimulator.from_settings(settings)
+    app.state.oidc_simulator = OidcProviderSimulator.from_settings(settings)
+    app.include_router(
+        app.state.national_simulator.router, prefix="/_sim/national", include_in_schema=False
+    )
+    app.include_router(
+        app.state.oidc_simulator.router, prefix="/_sim/oidc", include_in_schema=False
+    )

@@ -73,6 +73,8 @@ with workflow.unsafe.imports_passed_through():
 DB_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30)
 )
+# One attempt at our own database; a dead worker's attempt is retried after this.
+DB_ATTEMPT = timedelta(seconds=15)
 # Added after cases were already running: old histories replay without the sync activity.
 NATIONAL_SYNC_PATCH = "national-sync-v1"
 OUTSIDE_RETRY = RetryPolicy(
@@ -149,6 +151,8 @@ class DossierWorkflow:
         # Documents that the next recorded transition adds to the read model.
         self._attached: tuple[list[DocumentRef], str] | None = None
         self._national_synced = False
+        self._sync_queue: list[NationalSyncRequest] = []
+        self._sync_pumping = False
 
     # ------------------------------------------------------------------ run
 
@@ -191,7 +195,9 @@ class DossierWorkflow:
             ticket.error = texts.refusal("closed", status=texts.status_label(case.status))
             ticket.done = True
         self._inbox.clear()
-        await workflow.wait_condition(workflow.all_handlers_finished)
+        await workflow.wait_condition(
+            lambda: workflow.all_handlers_finished() and not self._sync_pumping
+        )
         return DossierOutcome(
             status=case.status, timeliness=case.timeliness, finished_at=case.finished_at
         )
@@ -907,7 +913,7 @@ class DossierWorkflow:
                 "query_payment",
                 PaymentQuery(dossier_code=inp.dossier_code, payment_ref=ref),
                 result_type=PaymentStatus,
-                start_to_close_timeout=timedelta(seconds=30),
+                start_to_close_timeout=self._outside_timeout(),
                 retry_policy=RetryPolicy(maximum_attempts=3),
                 summary="Tra cứu trạng thái thanh toán",
             )
@@ -1012,7 +1018,7 @@ class DossierWorkflow:
             workflow.execute_activity(
                 "record_transition",
                 record,
-                start_to_close_timeout=timedelta(seconds=30),
+                start_to_close_timeout=DB_ATTEMPT,
                 retry_policy=DB_RETRY,
                 summary=f"Ghi nhận: {texts.action_label(action)}",
             )
@@ -1036,41 +1042,70 @@ class DossierWorkflow:
                         items=notify_items or [],
                         note=note,
                     ),
-                    start_to_close_timeout=timedelta(seconds=30),
+                    start_to_close_timeout=DB_ATTEMPT,
                     retry_policy=DB_RETRY,
                     summary=f"Thông báo: {texts.action_label(notify_kind or action)}",
                 )
             )
         if case.received_at is not None and workflow.patched(NATIONAL_SYNC_PATCH):
-            tasks.append(self._sync_national(record))
+            self._queue_national_sync(record)
         await asyncio.gather(*tasks)
         self._publish()
 
-    async def _sync_national(self, record: TransitionRecord) -> None:
-        """Report the transition to the national portal; a failure never stops the case
-        (the nightly re-sync schedule retries what was not acknowledged)."""
+    def _queue_national_sync(self, record: TransitionRecord) -> None:
+        """Queue the report for the national portal. A pump sends the queue in order in
+        the background: an official's decision never waits on the national portal."""
         case, inp = self._case, self._inp
         first = not self._national_synced
         self._national_synced = True
-        request = NationalSyncRequest(
-            dossier_code=inp.dossier_code, seq=record.seq, kind="dossier" if first else "status",
-            procedure_code=inp.procedure_code, agency_code=inp.agency_code, channel=inp.channel,
-            status=record.to_status, step=record.step, at=record.at,
-            received_at=case.received_at, due_at=case.due_at, finished_at=case.finished_at,
-            actor_unit=inp.agency_code, result=case.timeliness,
+        self._sync_queue.append(
+            NationalSyncRequest(
+                dossier_code=inp.dossier_code,
+                seq=record.seq,
+                kind="dossier" if first else "status",
+                procedure_code=inp.procedure_code,
+                agency_code=inp.agency_code,
+                channel=inp.channel,
+                status=record.to_status,
+                step=record.step,
+                at=record.at,
+                received_at=case.received_at,
+                due_at=case.due_at,
+                finished_at=case.finished_at,
+                actor_unit=inp.agency_code,
+                result=case.timeliness,
+            )
         )
+        if not self._sync_pumping:
+            self._sync_pumping = True
+            asyncio.create_task(self._pump_national_sync())
+
+    async def _pump_national_sync(self) -> None:
+        while self._sync_queue:
+            await self._sync_national(self._sync_queue.pop(0))
+        self._sync_pumping = False
+
+    async def _sync_national(self, request: NationalSyncRequest) -> None:
+        """A failure never stops the case (the nightly re-sync retries what is left)."""
         try:
             await workflow.execute_activity(
-                "sync_national", request, result_type=NationalSyncResult,
+                "sync_national",
+                request,
+                result_type=NationalSyncResult,
                 start_to_close_timeout=self._outside_timeout(),
-                retry_policy=RetryPolicy(initial_interval=timedelta(seconds=5),
-                                         maximum_interval=timedelta(minutes=10),
-                                         maximum_attempts=8),
+                retry_policy=RetryPolicy(
+                    initial_interval=timedelta(seconds=5),
+                    maximum_interval=timedelta(minutes=10),
+                    maximum_attempts=8,
+                ),
                 summary="Đồng bộ Cổng DVC quốc gia",
             )
         except ActivityError:
-            workflow.logger.warning("national sync of %s#%s left for the nightly re-sync",
-                                    inp.dossier_code, record.seq)
+            workflow.logger.warning(
+                "national sync of %s#%s left for the nightly re-sync",
+                request.dossier_code,
+                request.seq,
+            )
 
     def _snapshot(self) -> DossierSnapshot:
         case, inp = self._case, self._inp

@@ -23,7 +23,7 @@ from tests.workflows.harness import (
     Harness,
     OutsideWorld,
     register_search_attributes,
-    test_server_path,
+    time_skipping_server_path,
 )
 
 PASSWORD = "mat-khau-2026"
@@ -157,8 +157,10 @@ class Portal:
 
 
 @asynccontextmanager
-async def portal(tmp_path: Path) -> AsyncIterator[Portal]:
+async def portal(tmp_path: Path, database_url: str | None = None) -> AsyncIterator[Portal]:
+    """``database_url``: run the read model there (tests/pg passes a PostgreSQL URL)."""
     settings = Settings(
+        database_url=database_url,
         var_dir=tmp_path,
         environment="test",
         secret_key="test-secret-0123456789",
@@ -167,7 +169,7 @@ async def portal(tmp_path: Path) -> AsyncIterator[Portal]:
     )
     seed(settings)
     env = await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=test_server_path()
+        test_server_existing_path=time_skipping_server_path()
     )
     db = Database(settings.resolved_database_url)
     try:

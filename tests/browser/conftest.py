@@ -32,7 +32,7 @@ from tests.workflows.harness import (
     Harness,
     OutsideWorld,
     register_search_attributes,
-    test_server_path,
+    time_skipping_server_path,
 )
 
 CHROMIUM_ARGS = [
@@ -86,7 +86,7 @@ async def live_portal(tmp_path: Path) -> AsyncIterator[LivePortal]:
     )
     seed(settings)
     env = await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=test_server_path()
+        test_server_existing_path=time_skipping_server_path()
     )
     db = Database(settings.resolved_database_url)
     server: uvicorn.Server | None = None

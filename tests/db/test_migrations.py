@@ -10,6 +10,7 @@ from sqlmodel import SQLModel
 
 import dichvucong.db.models  # noqa: F401
 import dichvucong.feedback.models  # noqa: F401
+import dichvucong.security.models  # noqa: F401
 from dichvucong.db.engine import make_engine
 from dichvucong.db.migrate import upgrade
 

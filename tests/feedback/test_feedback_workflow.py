@@ -33,7 +33,7 @@ from dichvucong.feedback.activities import FeedbackActivities
 from dichvucong.feedback.messages import FeedbackAnswerInput, FeedbackInput, FeedbackState
 from dichvucong.feedback.models import Feedback
 from dichvucong.feedback.workflow import FeedbackWorkflow
-from tests.workflows.harness import test_server_path as server_path
+from tests.workflows.harness import time_skipping_server_path as server_path
 from tests.workflows.harness import vn
 
 AGENCY = "000.00.12.H19"

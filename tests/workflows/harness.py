@@ -61,7 +61,7 @@ def vn(*args: int) -> datetime:
     return datetime(*args, tzinfo=VN_TZ)
 
 
-def test_server_path() -> str:
+def time_skipping_server_path() -> str:
     found = shutil.which("temporal-test-server") or shutil.which(
         "temporal-test-server", path=str(Path(__file__).resolve().parents[2] / ".venv" / "bin")
     )
@@ -223,7 +223,7 @@ async def harness(tmp_path: Path) -> AsyncIterator[Harness]:
     upgrade(url)
     db = Database(url)
     env = await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=test_server_path()
+        test_server_existing_path=time_skipping_server_path()
     )
     try:
         await register_search_attributes(env.client)

@@ -11,6 +11,7 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 from sqlalchemy import func
 from sqlmodel import select
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
 
 from dichvucong.api.deps import (
@@ -42,6 +43,7 @@ from dichvucong.dossiers.views import (
     summary,
     visible_dossier,
 )
+from dichvucong.security.audit import audit_decision, audit_official_read
 from dichvucong.workflows.messages import Actor, DocumentRef, SupplementInput, WithdrawInput
 
 router = APIRouter(tags=["dossiers"])
@@ -263,9 +265,15 @@ def my_documents(principal: CurrentCitizen, session: SessionDep) -> list[MyDocum
 
 @router.get("/dossiers/{code}", response_model=DossierPublic)
 def get_dossier(
-    code: str, principal: CurrentPrincipal, session: SessionDep, catalog: CatalogDep
+    code: str,
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    catalog: CatalogDep,
+    request: Request,
 ) -> DossierPublic:
-    return detail(session, visible_dossier(session, code, principal), catalog, principal)
+    dossier = visible_dossier(session, code, principal)
+    audit_official_read(request, principal, dossier.code, "dossier_detail")
+    return detail(session, dossier, catalog, principal)
 
 
 @router.post("/dossiers/{code}/supplement", status_code=202, openapi_extra=MULTIPART_DOC)
@@ -340,12 +348,12 @@ async def _store_supplement(
 async def withdraw(
     code: str,
     principal: CurrentCitizen,
-    session: SessionDep,
+    db: DatabaseDep,
     catalog: CatalogDep,
     temporal: TemporalDep,
     idempotency_key: Annotated[str | None, Header(max_length=128)] = None,
 ) -> DossierPublic:
-    dossier = visible_dossier(session, code, principal)
+    dossier = await run_in_threadpool(_read_visible, db, code, principal)
     await decisions.decide(
         client=temporal,
         dossier=dossier,
@@ -354,18 +362,28 @@ async def withdraw(
         payload=WithdrawInput(reason="Công dân rút hồ sơ"),
         idempotency_key=idempotency_key,
     )
-    session.expire_all()
-    return detail(session, visible_dossier(session, code, principal), catalog, principal)
+    return await run_in_threadpool(_read_detail, db, catalog, code, principal)
+
+
+def _read_visible(db: Any, code: str, principal: Any) -> Dossier:
+    """A short session of its own: async routes never hold a connection across an await."""
+    with db.session() as session:
+        return visible_dossier(session, code, principal)
+
+
+def _read_detail(db: Any, catalog: Any, code: str, principal: Any) -> DossierPublic:
+    with db.session() as session:
+        return detail(session, visible_dossier(session, code, principal), catalog, principal)
 
 
 @router.post("/dossiers/{code}/payment", response_model=PaymentStart)
 async def start_payment(
-    code: str, principal: CurrentCitizen, session: SessionDep, settings: SettingsDep
+    code: str, principal: CurrentCitizen, db: DatabaseDep, settings: SettingsDep
 ) -> PaymentStart:
     from dichvucong.integrations.payment_gateway import GatewayError
     from dichvucong.integrations.payment_gateway import start_payment as gateway_start
 
-    dossier = visible_dossier(session, code, principal)
+    dossier = await run_in_threadpool(_read_visible, db, code, principal)
     if dossier.status != "AWAITING_PAYMENT":
         raise Conflict("no_payment_due", "Hồ sơ hiện không chờ thanh toán.")
     try:
@@ -422,6 +440,7 @@ def download_result(
 def download_document(
     code: str,
     sha256: str,
+    request: Request,
     principal: CurrentPrincipal,
     session: SessionDep,
     store: DocumentStoreDep,
@@ -435,6 +454,7 @@ def download_document(
     ).first()
     if doc is None:
         raise NotFound("document_not_found", "Không tìm thấy tài liệu.")
+    audit_official_read(request, principal, dossier.code, "document", sha256=sha256)
     return _download(store, doc, inline=inline)
 
 
@@ -498,14 +518,14 @@ async def act(
     action: str,
     request: Request,
     principal: CurrentOfficial,
-    session: SessionDep,
+    db: DatabaseDep,
     settings: SettingsDep,
     temporal: TemporalDep,
     idempotency_key: Annotated[str | None, Header(max_length=128)] = None,
 ) -> dict[str, Any]:
     if action not in decisions.ACTION_ROLES:
         raise NotFound("unknown_action", f"Không có thao tác «{action}».")
-    dossier = visible_dossier(session, code, principal)
+    dossier = await run_in_threadpool(_read_visible, db, code, principal)
     if dossier.agency_code != principal.agency_code:
         raise decisions.Forbidden("other_agency", "Hồ sơ thuộc cơ quan khác.")
     role = decisions.acting_role(dossier, principal, action)
@@ -532,8 +552,11 @@ async def act(
         payload=payload,
         idempotency_key=idempotency_key,
     )
+    await run_in_threadpool(
+        audit_decision, request, principal, dossier.code, action, role=role, seq=state.seq
+    )
     if action == "issue_result" and dossier.applicant_id is not None:
-        _keep_results(session, dossier.applicant_id, documents)
+        await run_in_threadpool(_keep_results_in, db, dossier.applicant_id, documents)
     from dataclasses import asdict
 
     return asdict(state)
@@ -563,6 +586,11 @@ async def _issued_documents(
         return refs, {"note": _text(form, "note")}
     finally:
         await form.close()
+
+
+def _keep_results_in(db: Any, owner_id: int, documents: list[DocumentRef]) -> None:
+    with db.session() as session:
+        _keep_results(session, owner_id, documents)
 
 
 def _keep_results(session: Any, owner_id: int, documents: list[DocumentRef]) -> None:

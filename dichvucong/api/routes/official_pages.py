@@ -30,6 +30,7 @@ from dichvucong.dossiers.submission import SubmissionInvalid
 from dichvucong.dossiers.views import FINAL, actions_for, detail, visible_dossier
 from dichvucong.official_forms import TITLES, build_context, load_sources
 from dichvucong.official_forms.context import official_name, step_name
+from dichvucong.security.audit import audit_decision, audit_official_read
 from dichvucong.web.csrf import check_csrf
 from dichvucong.web.sessions import end_session, page_principal, start_session
 from dichvucong.web.templating import render
@@ -285,6 +286,7 @@ def case_context(request: Request, principal: Principal, code: str) -> dict[str,
         dossier = visible_dossier(session, code, principal)
         public = detail(session, dossier, catalog, principal)
         sources = load_sources(session, dossier)
+    audit_official_read(request, principal, dossier.code, "case_page")
     procedure = catalog.procedures.get(dossier.procedure_code)
     slip = build_context("05", sources, catalog, public_base_url=state.settings.public_base_url)
     allowed = actions_for(dossier, principal)
@@ -426,7 +428,7 @@ async def act_page(request: Request, code: str, action: str) -> Response:
                 await _result_documents(request, form, temporal) if action == "issue_result" else []
             )
             payload = decisions.build_input(action, body_of(action, form), actor, documents)
-            await decisions.decide(
+            state_after = await decisions.decide(
                 client=temporal,
                 dossier=dossier,
                 principal=principal,
@@ -434,6 +436,8 @@ async def act_page(request: Request, code: str, action: str) -> Response:
                 payload=payload,
                 idempotency_key=key,
             )
+            audit_decision(request, principal, dossier.code, action, role=role,
+                           seq=state_after.seq)
         except DomainError as exc:
             if exc.status in (403, 404):
                 raise

@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 from dichvucong.api.deps import CalendarDep, CatalogDep, CurrentOfficial, SessionDep, SettingsDep
+from dichvucong.api.problems import DomainError
 from dichvucong.api.routes.supervision import narrow, supervised_agencies
 from dichvucong.calendar.work_calendar import VN_TZ
 from dichvucong.reports.model import Report
@@ -75,7 +76,11 @@ def dashboard(
         period = current_quarter(now)
     else:
         today = now.astimezone(VN_TZ).date()
-        period = date_range(from_ or date(today.year, 1, 1), to or today)
+        try:
+            period = date_range(from_ or date(today.year, 1, 1), to or today)
+        except ValueError as exc:
+            raise DomainError("invalid_period", "Khoảng thời gian không hợp lệ: ngày kết thúc "
+                              "phải sau ngày bắt đầu.", status=422) from exc
     board = build_board(session, calendar, agencies=scope, now=now)
     stats = compute_statistics(
         session,
