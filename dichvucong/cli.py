@@ -76,6 +76,24 @@ def _cmd_calendar_due(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_demo_data(args: argparse.Namespace) -> int:
+    from dichvucong.demo_data import generate, print_progress
+    from dichvucong.settings import get_settings
+    from dichvucong.temporal_client import connect
+
+    settings = get_settings()
+
+    async def run() -> str:
+        client = await connect(settings)
+        summary = await generate(
+            settings, client, cases=args.cases, if_empty=args.if_empty, progress=print_progress
+        )
+        return summary.describe()
+
+    print(asyncio.run(run()))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="dichvucong", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -95,6 +113,11 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("seed", help="load the catalog and (in development) demo accounts").set_defaults(
         func=_cmd_seed
     )
+
+    demo = sub.add_parser("demo-data", help="development: demo cases of every kind")
+    demo.add_argument("--cases", type=int, default=300)
+    demo.add_argument("--if-empty", action="store_true", help="only when there is no dossier yet")
+    demo.set_defaults(func=_cmd_demo_data)
 
     cal = sub.add_parser("calendar", help="working-day calendar")
     cal_sub = cal.add_subparsers(dest="calendar_command", required=True)

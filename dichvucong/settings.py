@@ -168,6 +168,9 @@ class Settings(BaseSettings):
     )
 
     # Development
+    demo_cases: int = Field(
+        300, description="Demo cases `dichvucong dev` creates on an empty database (0: none)."
+    )
     demo_password: str = Field("demo12345", description="Password of seeded demo accounts.")
 
     # Security (dichvucong/security)

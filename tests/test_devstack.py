@@ -60,6 +60,7 @@ def stack_env(tmp: Path, free_port: Callable[[], int], subprocess_env, **extra: 
     smtp_port = free_port()
     return subprocess_env(
         DVC_SMTP_PORT=str(smtp_port),
+        DVC_DEMO_CASES="0",
         DVC_VAR_DIR=str(tmp),
         DVC_TEMPORAL_ADDRESS=f"127.0.0.1:{temporal_port}",
         DVC_TEMPORAL_UI_PORT=str(ui_port),

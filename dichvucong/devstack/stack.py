@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import subprocess
 import sys
 import threading
 import time
@@ -105,9 +106,17 @@ class DevStack:
         self.seeder = seeder or _default_seed
         mail_dir = settings.dev_mail_dir or settings.var_dir / "mail"
         # A real SMTP server on loopback keeps every email for the /_dev/mail page.
-        self.mail_argv = [sys.executable, "-m", "dichvucong.simulators.mail",
-                          "--host", settings.smtp_host, "--port", str(settings.smtp_port),
-                          "--dir", str(mail_dir)]
+        self.mail_argv = [
+            sys.executable,
+            "-m",
+            "dichvucong.simulators.mail",
+            "--host",
+            settings.smtp_host,
+            "--port",
+            str(settings.smtp_port),
+            "--dir",
+            str(mail_dir),
+        ]
         self.temporal_host, self.temporal_port = split_host_port(settings.temporal_address)
         self.settings = self._with_derived_urls(settings)
         self.var_dir = self.settings.var_dir
@@ -252,6 +261,7 @@ class DevStack:
         _say(f"khởi động worker và web (starting the worker, and the web app on {s.http_port}) …")
         self._wait_for_api()
         self._wait_for_worker()
+        self._demo_data()
 
     def _start_temporal(self, binary: Path) -> None:
         s = self.settings
@@ -354,6 +364,36 @@ class DevStack:
                 f"cảnh báo (warning): the worker is not polling task queue {s.task_queue!r} "
                 f"yet — see {worker.log_path}"
             )
+
+    def _demo_data(self) -> None:
+        """Development: fill an empty database with cases of every kind, through the real
+        workflows (progress shown). Not essential: a failure is reported and skipped."""
+        s = self.settings
+        if s.environment != "development" or s.demo_cases <= 0:
+            return
+        _say(f"tạo dữ liệu demo (creating up to {s.demo_cases} demo cases, first run only) …")
+        argv = [
+            sys.executable,
+            "-m",
+            "dichvucong.cli",
+            "demo-data",
+            "--if-empty",
+            "--cases",
+            str(s.demo_cases),
+        ]
+        proc = subprocess.Popen(argv, env=self.child_env(), start_new_session=True)
+        deadline = time.monotonic() + 600
+        while proc.poll() is None:
+            if self._stop.is_set() or time.monotonic() > deadline:
+                proc.terminate()
+                proc.wait(10)
+                if self._stop.is_set():
+                    raise _Stopped()
+                _say("dữ liệu demo: quá thời gian, bỏ qua (demo data timed out, skipped)")
+                return
+            time.sleep(POLL_SECONDS)
+        if proc.returncode != 0:
+            _say(f"dữ liệu demo: lỗi {proc.returncode}, bỏ qua (demo data failed, skipped)")
 
     def _print_banner(self) -> None:
         s = self.settings

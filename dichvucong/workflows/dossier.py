@@ -173,7 +173,12 @@ class DossierWorkflow:
 
         while case.status not in FINAL_STATUSES:
             earliest = self._timers.earliest()
-            timeout = None if earliest is None else max(earliest - workflow.now(), timedelta(0))
+            if earliest is not None and earliest <= workflow.now():
+                # Already past (a paper dossier entered after its reception, an apology
+                # date already gone): a zero timeout would mean "no timeout at all".
+                await self._fire_due_timers()
+                continue
+            timeout = None if earliest is None else earliest - workflow.now()
             try:
                 await workflow.wait_condition(
                     lambda: bool(self._inbox),
@@ -455,6 +460,11 @@ class DossierWorkflow:
 
     def _check_payload(self, action: str, payload: Any) -> None:
         case, inp = self._case, self._inp
+        if action == "accept" and payload.received_at is not None:
+            if inp.channel == "online":
+                raise ValueError(texts.refusal("received_at_online"))
+            if payload.received_at > workflow.now() or payload.received_at < inp.submitted_at:
+                raise ValueError(texts.refusal("received_at_range"))
         if action == "refuse" and not payload.reason.strip():
             raise ValueError(texts.refusal("reason_required"))
         if action == "request_supplement" and not [i for i in payload.items if i.strip()]:
@@ -521,12 +531,14 @@ class DossierWorkflow:
         case, inp = self._case, self._inp
         actor = getattr(getattr(p, "actor", None), "official_id", None) or "citizen"
         if action == "accept":
-            case.received_at = workflow.now()
+            case.received_at = p.received_at or workflow.now()
             self._timers.reception_late = None
             if case.payment_status == "pending" and inp.payment_stage == PaymentStage.ON_SUBMISSION:
                 await self._await_payment("accept", actor, p.note)
             else:
-                await self._start_processing("accept", actor, p.note, reason="received")
+                await self._start_processing(
+                    "accept", actor, p.note, reason="received", start=case.received_at
+                )
         elif action == "refuse":
             await self._close(CaseStatus.REFUSED, "refuse", actor, p.reason)
         elif action == "withdraw":
@@ -564,12 +576,18 @@ class DossierWorkflow:
             await self._complete("hand_over", actor, p.note)
 
     async def _start_processing(
-        self, action: str, actor: str, note: str | None, *, reason: str
+        self,
+        action: str,
+        actor: str,
+        note: str | None,
+        *,
+        reason: str,
+        start: datetime | None = None,
     ) -> None:
         """The statutory clock starts (or restarts from zero after a supplement)."""
         case, inp = self._case, self._inp
         deadline = await self._plan(
-            workflow.now(),
+            start or workflow.now(),
             days=inp.time_limit_days,
             hours=inp.time_limit_hours,
             warn_days=self._rules.at_risk_days,

@@ -108,6 +108,9 @@ class Actor:
 class AcceptInput:
     actor: Actor = field(default_factory=Actor)
     note: str = ""
+    # A paper dossier taken at the counter and entered afterwards: the statutory
+    # clock runs from the real reception moment (never for online dossiers).
+    received_at: datetime | None = None
 
 
 @dataclass

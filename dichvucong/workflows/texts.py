@@ -69,6 +69,8 @@ REFUSALS: dict[str, str] = {
     "not_postal": "Hồ sơ không chọn nhận kết quả qua bưu chính.",
     "address_required": "Vui lòng nhập địa chỉ nhận kết quả.",
     "already_paid": "Hồ sơ đã được thanh toán.",
+    "received_at_online": "Hồ sơ trực tuyến được tiếp nhận vào thời điểm cán bộ tiếp nhận.",
+    "received_at_range": "Thời điểm tiếp nhận phải sau khi nộp hồ sơ và không ở tương lai.",
 }
 
 DETAILS: dict[str, str] = {

@@ -4,7 +4,6 @@ national portal simulator served by uvicorn on a loopback port."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
