@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterable
+from pathlib import Path
 
 PDF = "application/pdf"
 JPEG = "image/jpeg"
@@ -131,3 +132,32 @@ def check_image(
             raise UnsafeDocument(IMAGE_BROKEN) from exc
     except (OSError, ValueError, SyntaxError) as exc:  # what Pillow raises on broken files
         raise UnsafeDocument(IMAGE_BROKEN) from exc
+
+
+_STREAM = re.compile(rb"stream\r?\n(.*?)\r?\nendstream", re.DOTALL)
+# Bound what inflating may produce: a "zip bomb" inside a PDF is refused, not expanded.
+MAX_INFLATED_BYTES = 64 * 1024 * 1024
+
+
+def scan_pdf_streams(path: str | os.PathLike[str]) -> str | None:
+    """Active content hidden in compressed streams (object streams, /FlateDecode):
+    inflate each one (bounded) and look for the forbidden names there too."""
+    import zlib
+
+    data = Path(path).read_bytes()
+    budget = MAX_INFLATED_BYTES
+    for match in _STREAM.finditer(data):
+        inflater = zlib.decompressobj()
+        try:
+            inflated = inflater.decompress(match.group(1), budget + 1)
+        except zlib.error:
+            continue  # not Flate (or damaged): its raw bytes were scanned already
+        budget -= len(inflated)
+        if budget < 0:
+            return "FlateDecode"
+        scanner = PdfActiveContentScanner()
+        scanner.feed(inflated)
+        scanner.close()
+        if scanner.found:
+            return scanner.found
+    return None

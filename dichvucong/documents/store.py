@@ -40,6 +40,7 @@ from dichvucong.documents.media import (
     PdfActiveContentScanner,
     UnsafeDocument,
     check_image,
+    scan_pdf_streams,
     sniff_media_type,
 )
 
@@ -129,6 +130,8 @@ class _Spool:
         self.file.flush()
         os.fsync(self.file.fileno())
         self.file.close()
+        if self.media_type == PDF and scan_pdf_streams(self.path):
+            raise UnsafeDocument(PDF_ACTIVE)
         return self.digest.hexdigest(), self.media_type
 
     def discard(self) -> None:
@@ -292,13 +295,30 @@ def sweep(db: Database, store: DocumentStore, older_than: timedelta,
 
 
 def build_document_store(settings: Any) -> DocumentStore:
-    """Local disk (the only backend so far; ``document_store`` other than "local" is
-    refused until the S3-compatible backend exists)."""
+    """The backend ``settings.document_store`` names: "local" (a folder, default) or
+    "s3" (a bucket of an S3-compatible object store, ``dichvucong.documents.s3``)."""
     kind = getattr(settings, "document_store", None) or "local"
+    max_image_pixels = getattr(settings, "max_image_pixels", 40_000_000)
+    if kind == "s3":
+        if not getattr(settings, "s3_bucket", None):
+            raise ValueError("DVC_DOCUMENT_STORE=s3 needs DVC_S3_BUCKET (the bucket's name)")
+        from dichvucong.documents.s3 import S3DocumentStore
+
+        return S3DocumentStore(
+            settings.s3_bucket,
+            prefix=settings.s3_prefix,
+            endpoint_url=settings.s3_endpoint_url,
+            region=settings.s3_region,
+            access_key_id=settings.s3_access_key_id,
+            secret_access_key=settings.s3_secret_access_key,
+            max_bytes=settings.max_file_bytes,
+            max_image_pixels=max_image_pixels,
+            tmp_dir=settings.var_dir / "upload-spool",
+        )
     if kind != "local":
-        raise ValueError(f"document store {kind!r} is not available (only 'local')")
+        raise ValueError(f"document store {kind!r} is not available ('local' or 's3')")
     return LocalDocumentStore(
         settings.resolved_documents_dir,
         settings.max_file_bytes,
-        max_image_pixels=getattr(settings, "max_image_pixels", 40_000_000),
+        max_image_pixels=max_image_pixels,
     )

@@ -62,6 +62,10 @@ def huge_png_header(width: int, height: int) -> bytes:
         b"%PDF-1.7\n<</S/Launch/F(cmd.exe)>>\n%%EOF",
         b"%PDF-1.7\n<</Type/EmbeddedFile/Length 3>>stream\nabc\nendstream\n%%EOF",
         b"%PDF-1.7\n<</Names<</EmbeddedFiles 4 0 R>>>>\n%%EOF /JS",  # a name at the very end
+        # hidden in a compressed object stream: only visible once inflated
+        b"%PDF-1.7\n5 0 obj<</Type/ObjStm/N 1/First 4/Filter/FlateDecode>>stream\n"
+        + zlib.compress(b"6 0 <</S/JavaScript/JS(app.alert(1))>>")
+        + b"\nendstream\nendobj\n%%EOF\n",
     ],
 )
 def test_active_pdf_refused_even_across_chunk_boundaries(tmp_path: Path, body: bytes) -> None:
