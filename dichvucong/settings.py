@@ -124,8 +124,10 @@ class Settings(BaseSettings):
         50 * 1024 * 1024, description="Largest total upload per dossier."
     )
 
-    document_store: Literal["local"] = Field(
-        "local", description="Document store backend (local disk; S3-compatible planned)."
+    document_store: Literal["local", "s3"] = Field(
+        "local",
+        description="Document store backend: local (documents_dir) or s3 (an S3-compatible "
+        "bucket, s3_* settings; uploads are spooled under <var_dir>/upload-spool first).",
     )
     document_sweep_grace_hours: int = Field(
         24, description="Hours before an unreferenced uploaded file may be swept."
@@ -228,6 +230,25 @@ class Settings(BaseSettings):
     )
     reports_dir: Path | None = Field(
         None, description="Where the quarterly report job writes its files (<var_dir>/reports)."
+    )
+
+    # S3-compatible document store (document_store = "s3")
+    s3_endpoint_url: str | None = Field(
+        None,
+        description="Endpoint of the S3-compatible store (http://minio:9000...); unset = AWS S3.",
+    )
+    s3_bucket: str | None = Field(
+        None, description="Bucket holding the documents (required when document_store is s3)."
+    )
+    s3_prefix: str = Field(
+        "documents", description="Key prefix of the documents: <prefix>/ab/cd/<sha256>."
+    )
+    s3_region: str = Field("us-east-1", description="Region of the bucket (signing region).")
+    s3_access_key_id: str | None = Field(
+        None, description="S3 access key id (unset: boto3's default credential chain)."
+    )
+    s3_secret_access_key: str | None = Field(
+        None, description="S3 secret access key (unset: boto3's default credential chain)."
     )
 
     @field_validator("office_hours")

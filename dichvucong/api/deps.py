@@ -18,7 +18,7 @@ from dichvucong.api.problems import DomainError, Forbidden
 from dichvucong.calendar import WorkCalendar
 from dichvucong.catalog import Catalog
 from dichvucong.db.engine import Database
-from dichvucong.documents.store import LocalDocumentStore
+from dichvucong.documents.store import DocumentStore
 from dichvucong.settings import Settings
 from dichvucong.temporal_client import connect
 
@@ -44,7 +44,7 @@ def get_calendar(request: Request) -> WorkCalendar:
     return request.app.state.calendar
 
 
-def get_document_store(request: Request) -> LocalDocumentStore:
+def get_document_store(request: Request) -> DocumentStore:
     return request.app.state.documents
 
 
@@ -66,7 +66,7 @@ SessionDep = Annotated[Session, Depends(get_session)]
 CatalogDep = Annotated[Catalog, Depends(get_catalog)]
 CalendarDep = Annotated[WorkCalendar, Depends(get_calendar)]
 TemporalDep = Annotated[Client, Depends(get_temporal)]
-DocumentStoreDep = Annotated[LocalDocumentStore, Depends(get_document_store)]
+DocumentStoreDep = Annotated[DocumentStore, Depends(get_document_store)]
 
 
 # --- who is calling ----------------------------------------------------------------

@@ -34,7 +34,7 @@ from dichvucong.db.models import (
     StoredDocument,
 )
 from dichvucong.documents.media import UnsafeDocument, UnsupportedMediaType
-from dichvucong.documents.store import DocumentTooLarge, LocalDocumentStore, StoredRef
+from dichvucong.documents.store import DocumentStore, DocumentTooLarge, StoredRef
 from dichvucong.dossiers.codes import allocate_code
 from dichvucong.forms.fees import compute_fee
 from dichvucong.forms.validation import validate_form
@@ -153,7 +153,7 @@ class SubmissionService:
         settings: Settings,
         db: Database,
         catalog: Catalog,
-        store: LocalDocumentStore,
+        store: DocumentStore,
         temporal: Client,
     ) -> None:
         self.settings = settings

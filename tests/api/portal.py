@@ -157,15 +157,21 @@ class Portal:
 
 
 @asynccontextmanager
-async def portal(tmp_path: Path, database_url: str | None = None) -> AsyncIterator[Portal]:
-    """``database_url``: run the read model there (tests/pg passes a PostgreSQL URL)."""
+async def portal(
+    tmp_path: Path, database_url: str | None = None, **settings_overrides: Any
+) -> AsyncIterator[Portal]:
+    """``database_url``: run the read model there (tests/pg passes a PostgreSQL URL);
+    ``settings_overrides``: more ``Settings`` fields (``document_store="s3"``...)."""
     settings = Settings(
-        database_url=database_url,
-        var_dir=tmp_path,
-        environment="test",
-        secret_key="test-secret-0123456789",
-        public_base_url="http://portal.test",
-        task_queue=f"tq-{uuid.uuid4()}",
+        **{
+            "database_url": database_url,
+            "var_dir": tmp_path,
+            "environment": "test",
+            "secret_key": "test-secret-0123456789",
+            "public_base_url": "http://portal.test",
+            "task_queue": f"tq-{uuid.uuid4()}",
+            **settings_overrides,
+        }
     )
     seed(settings)
     env = await WorkflowEnvironment.start_time_skipping(
