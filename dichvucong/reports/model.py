@@ -33,6 +33,13 @@ ROWS: tuple[Row, ...] = (
     Row("received_counter", "  - Tiếp nhận trực tiếp tại Bộ phận Một cửa", "int"),
     Row("received_postal", "  - Tiếp nhận qua dịch vụ bưu chính công ích", "int"),
     Row("online_rate", "Tỷ lệ hồ sơ trực tuyến", "percent"),
+    Row("national_synced", "Số hồ sơ đã đồng bộ lên Cổng DVC quốc gia", "int"),
+    Row("national_sync_rate", "Tỷ lệ đồng bộ lên Cổng DVC quốc gia", "percent"),
+    Row(
+        "online_rate_synced",
+        "Tỷ lệ trực tuyến (tính theo Quyết định 766: × tỷ lệ đồng bộ)",
+        "percent",
+    ),
     Row("resolved", "Số hồ sơ đã giải quyết", "int"),
     Row("early", "  - Giải quyết trước hạn", "int"),
     Row("on_time", "  - Giải quyết đúng hạn", "int"),
@@ -78,6 +85,9 @@ NOT_COMPUTED: tuple[str, ...] = (
     "dựa trên hạn hiện tại (sau khi hẹn lại), là số gần đúng.",
     "Thời gian giải quyết trung bình tính từ lúc tiếp nhận đến khi có kết quả, gồm cả thời "
     "gian chờ công dân bổ sung.",
+    "Tỷ lệ đồng bộ lên Cổng DVC quốc gia tính theo xác nhận của Cổng quốc gia lưu trong hệ "
+    "thống này (lần gửi hồ sơ đầu tiên); hồ sơ bị từ chối hoặc chưa gửi được không tính. Số "
+    "liệu Cổng quốc gia công bố có thể chênh lệch nếu Cổng xử lý dữ liệu chậm.",
 )
 
 

@@ -19,6 +19,11 @@ Period rules (``Period`` is half-open [start, end), Vietnam time):
   overdue" is an approximation: the current ``due_at`` (after any apology)
   before min(end, now), the dossier not waiting for the citizen's supplement,
   or the live ``overdue`` flag;
+* synced to the National Public Service Portal: dossiers received in the
+  period whose first report (the ``national_sync`` row of kind ``dossier``) the
+  portal acknowledged (status ``synced``); a rejected, failed or missing report
+  does not count. Decision 766 counts the online rate as the national portal
+  sees it: online rate × sync rate (``online_rate_synced``);
 * online payment: payments confirmed (``paid_at``) in the period;
 * digitised results: resolved dossiers (not rejected) with a document of kind
   ``result``;
@@ -47,7 +52,7 @@ from sqlmodel import Session
 
 from dichvucong.calendar import WorkCalendar
 from dichvucong.db.engine import Database
-from dichvucong.db.models import Dossier, DossierDocument
+from dichvucong.db.models import Dossier, DossierDocument, NationalSync
 from dichvucong.feedback.models import COMPLAINT_KINDS, Feedback
 from dichvucong.stats.periods import Period, year_to_date
 
@@ -61,6 +66,9 @@ _DAY = sa.literal_column(str(SECONDS_PER_DAY), sa.BigInteger())
 D = Dossier.__table__.c  # type: ignore[attr-defined]
 DOC = DossierDocument.__table__.c  # type: ignore[attr-defined]
 FB = Feedback.__table__.c  # type: ignore[attr-defined]
+NS = NationalSync.__table__.c  # type: ignore[attr-defined]
+# What the national portal acknowledged (see dichvucong.integrations.national).
+NATIONAL_DOSSIER_KIND, NATIONAL_SYNCED = "dossier", "synced"
 
 Progress = Callable[[int, int, str], None]
 
@@ -73,6 +81,7 @@ class Indicators:
     received_online: int = 0
     received_counter: int = 0
     received_postal: int = 0
+    national_synced: int = 0
     resolved: int = 0
     early: int = 0
     on_time: int = 0
@@ -106,6 +115,17 @@ class Indicators:
     @property
     def online_rate(self) -> float | None:
         return _ratio(self.received_online, self.received)
+
+    @property
+    def national_sync_rate(self) -> float | None:
+        """Dossiers received and acknowledged by the national portal, over received."""
+        return _ratio(self.national_synced, self.received)
+
+    @property
+    def online_rate_synced(self) -> float | None:
+        """The online rate as Decision 766 counts it nationally: × the sync rate."""
+        online, synced = self.online_rate, self.national_sync_rate
+        return None if online is None or synced is None else online * synced
 
     @property
     def online_payment_rate(self) -> float | None:
@@ -165,6 +185,8 @@ class Indicators:
 
 RATE_NAMES = (
     "online_rate",
+    "national_sync_rate",
+    "online_rate_synced",
     "online_payment_rate",
     "early_rate",
     "on_time_rate",
@@ -329,6 +351,25 @@ def compute_statistics(
         for agency, n in conn.execute(stmt):
             get(agency).digitised = int(n)
 
+    def national(conn: Connection) -> None:
+        # The status of the dossier's first report: an index probe on the primary
+        # key (dossier_code, seq) per received dossier. (An EXISTS filtering on
+        # status lets SQLite pick the status index instead: quadratic.)
+        first_report = (
+            sa.select(NS.status)
+            .where(NS.dossier_code == D.code, NS.kind == NATIONAL_DOSSIER_KIND)
+            .order_by(NS.seq)
+            .limit(1)
+            .scalar_subquery()
+        )
+        stmt = (
+            sa.select(D.agency_code, sa.func.count())
+            .where(dossier_where(_in(D.received_at, period), first_report == NATIONAL_SYNCED))
+            .group_by(D.agency_code)
+        )
+        for agency, n in conn.execute(stmt):
+            get(agency).national_synced = int(n)
+
     def complaints(conn: Connection) -> None:
         complained = sa.exists().where(FB.dossier_code == D.code, FB.kind.in_(COMPLAINT_KINDS))
         stmt = (
@@ -374,6 +415,7 @@ def compute_statistics(
     steps = [
         ("Đếm hồ sơ", counts),
         ("Kết quả điện tử", digitised),
+        ("Đồng bộ Cổng DVC quốc gia", national),
         ("Phản ánh về hồ sơ", complaints),
         ("Phản ánh, kiến nghị", feedback),
     ]

@@ -32,7 +32,7 @@ def report(tmp_path: Path):  # type: ignore[no-untyped-def]
         now=NOW,
     )
     db.dispose()
-    assert seen[-1] == 5
+    assert seen[-1] == 6
     return rep
 
 
@@ -62,6 +62,18 @@ def test_xlsx_cell_by_cell(report, tmp_path: Path) -> None:  # type: ignore[no-u
     assert sat.value == pytest.approx(4 / 7) and sat.number_format == "0.00%"
     avg = ws.cell(row=ROW_OF["average_processing_days"], column=3)
     assert avg.value == pytest.approx(25.375 / 7) and avg.number_format == "0.00"
+    # National sync (right after the online rate): 7 of 11 received were acknowledged.
+    assert [ws.cell(row=ROW_OF["online_rate"] + i, column=2).value for i in range(1, 4)] == [
+        "Số hồ sơ đã đồng bộ lên Cổng DVC quốc gia",
+        "Tỷ lệ đồng bộ lên Cổng DVC quốc gia",
+        "Tỷ lệ trực tuyến (tính theo Quyết định 766: × tỷ lệ đồng bộ)",
+    ]
+    synced = ws.cell(row=ROW_OF["national_synced"], column=3)
+    assert synced.value == 7 and synced.number_format == "#,##0"
+    sync_rate = ws.cell(row=ROW_OF["national_sync_rate"], column=3)
+    assert sync_rate.value == pytest.approx(7 / 11) and sync_rate.number_format == "0.00%"
+    online_766 = ws.cell(row=ROW_OF["online_rate_synced"], column=3)
+    assert online_766.value == pytest.approx(56 / 121) and online_766.number_format == "0.00%"
     notes = [ws.cell(row=r, column=2).value for r in range(1, ws.max_row + 1)]
     assert "Chỉ tiêu chưa tính được (và lý do):" in notes
     assert all(note in notes for note in NOT_COMPUTED)
@@ -75,12 +87,21 @@ def test_xlsx_cell_by_cell(report, tmp_path: Path) -> None:  # type: ignore[no-u
     a = wb[A]
     assert a["A2"].value == "Sở Tư pháp tỉnh Đồng Nai"
     assert a.cell(row=ROW_OF["online_rate"], column=3).value == pytest.approx(0.7)
+    assert a.cell(row=ROW_OF["national_synced"], column=3).value == 6
+    assert a.cell(row=ROW_OF["national_sync_rate"], column=3).value == pytest.approx(0.6)
+    assert a.cell(row=ROW_OF["online_rate_synced"], column=3).value == pytest.approx(0.42)
+    b = wb[B]
+    assert b.cell(row=ROW_OF["national_sync_rate"], column=3).value == pytest.approx(1.0)
+    assert b.cell(row=ROW_OF["online_rate_synced"], column=3).value == pytest.approx(1.0)
     assert a.cell(row=ROW_OF["digitised_rate"], column=3).value == pytest.approx(0.6)
     assert a.cell(row=ROW_OF["average_processing_days"], column=3).value == pytest.approx(4.125)
     # an agency with no dossiers: counts 0, rates left blank
     empty = wb["000.00.22.H19"]
     assert empty.cell(row=ROW_OF["received"], column=3).value == 0
     assert empty.cell(row=ROW_OF["on_time_rate"], column=3).value is None
+    assert empty.cell(row=ROW_OF["national_synced"], column=3).value == 0
+    assert empty.cell(row=ROW_OF["national_sync_rate"], column=3).value is None
+    assert empty.cell(row=ROW_OF["online_rate_synced"], column=3).value is None
 
 
 def test_csv_cell_by_cell(report, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -98,12 +119,25 @@ def test_csv_cell_by_cell(report, tmp_path: Path) -> None:  # type: ignore[no-un
     assert province["Tổng số hồ sơ tiếp nhận"] == "11"
     assert province["Tỷ lệ giải quyết trước hạn và đúng hạn (%)"] == "71.43"
     assert province["Mức độ hài lòng (100% − tỷ lệ quá hạn − tỷ lệ có phản ánh) (%)"] == "57.14"
+    assert province["Số hồ sơ đã đồng bộ lên Cổng DVC quốc gia"] == "7"
+    assert province["Tỷ lệ đồng bộ lên Cổng DVC quốc gia (%)"] == "63.64"  # 7/11
+    online_766 = "Tỷ lệ trực tuyến (tính theo Quyết định 766: × tỷ lệ đồng bộ) (%)"
+    assert province[online_766] == "46.28"  # 8/11 × 7/11 = 56/121
     a = by_code[A]
     assert a["Kỳ báo cáo"] == "Quý II năm 2027"
     assert a["Tiếp nhận trực tuyến"] == "7"
     assert a["Thời gian giải quyết trung bình (ngày làm việc)"] == "4.12"  # 4.125 rounds half-even
     assert a["Trong đó: quá hạn"] == "1"
-    assert by_code["000.00.22.H19"]["Tỷ lệ hồ sơ trực tuyến (%)"] == ""
+    assert a["Số hồ sơ đã đồng bộ lên Cổng DVC quốc gia"] == "6"
+    assert a["Tỷ lệ đồng bộ lên Cổng DVC quốc gia (%)"] == "60.00"
+    assert a[online_766] == "42.00"  # 70 % × 60 %
+    assert by_code[B]["Tỷ lệ đồng bộ lên Cổng DVC quốc gia (%)"] == "100.00"
+    assert by_code[B][online_766] == "100.00"
+    empty = by_code["000.00.22.H19"]
+    assert empty["Tỷ lệ hồ sơ trực tuyến (%)"] == ""
+    assert empty["Số hồ sơ đã đồng bộ lên Cổng DVC quốc gia"] == "0"
+    assert empty["Tỷ lệ đồng bộ lên Cổng DVC quốc gia (%)"] == ""
+    assert empty[online_766] == ""
 
 
 def test_one_agency_only(tmp_path: Path) -> None:
@@ -140,5 +174,5 @@ def test_cli_report(
         get_settings.cache_clear()
     captured = capsys.readouterr()
     assert "Quý II năm 2027" in captured.out
-    assert "5/5" in captured.err and "[" in captured.err  # the progress bar
+    assert "6/6" in captured.err and "[" in captured.err  # the progress bar
     assert load_workbook(out)["Toàn tỉnh"]["C6"].value == 11

@@ -15,7 +15,7 @@ from typing import Any
 from dichvucong.calendar.work_calendar import VN_TZ
 from dichvucong.db.engine import Database
 from dichvucong.db.migrate import upgrade
-from dichvucong.db.models import Dossier, DossierDocument
+from dichvucong.db.models import Dossier, DossierDocument, NationalSync
 from dichvucong.feedback.models import Feedback
 
 A = "000.00.12.H19"  # Sở Tư pháp (province level)
@@ -252,6 +252,46 @@ def feedback() -> list[Feedback]:
     ]
 
 
+def national_sync() -> list[NationalSync]:
+    """Reports to the national portal. Only a "dossier" row (the first report)
+    with status "synced" makes a dossier count as synced."""
+
+    def ns(
+        code: str, agency: str, status: str, seq: int = 1, kind: str = "dossier"
+    ) -> NationalSync:
+        at = vn(2027, 7, 1, 8, 0)
+        return NationalSync(
+            dossier_code=code,
+            seq=seq,
+            kind=kind,
+            agency_code=agency,
+            procedure_code="ly-lich-tu-phap",
+            status=status,
+            reason=None if status == "synced" else "MA_TTHC_KHONG_TON_TAI: không có",
+            attempts=1,
+            first_attempt_at=at,
+            synced_at=at if status == "synced" else None,
+            updated_at=at,
+        )
+
+    return [
+        ns("A-1", A, "synced"),
+        ns("A-1", A, "synced", seq=2, kind="status"),  # a later transition: still one dossier
+        ns("A-2", A, "synced"),
+        ns("A-3", A, "synced"),
+        ns("A-4", A, "rejected"),  # the portal refused it: not synced
+        ns("A-5", A, "failed"),  # transport error, the nightly re-sync will retry: not yet
+        # A-7: never reported (missing): not synced
+        ns("A-8", A, "synced"),
+        ns("A-9", A, "synced"),
+        ns("A-10", A, "synced"),
+        ns("A-10", A, "failed", seq=2, kind="status"),  # a later transition failing: still synced
+        ns("A-11", A, "synced"),  # received in Q1: not in Q2's numbers
+        ns("A-12", A, "failed"),
+        ns("B-1", B, "synced"),
+    ]
+
+
 def make_db(tmp_path: Path) -> Database:
     url = f"sqlite:///{tmp_path / 'stats.db'}"
     upgrade(url)
@@ -261,6 +301,7 @@ def make_db(tmp_path: Path) -> Database:
         session.flush()
         session.add_all(documents())
         session.add_all(feedback())
+        session.add_all(national_sync())
         session.commit()
     return db
 
@@ -271,6 +312,7 @@ EXPECTED_A = dict(
     received_online=7,
     received_counter=2,
     received_postal=1,
+    national_synced=6,  # A-1, A-2, A-3, A-8, A-9, A-10 (A-4 rejected, A-5/A-12 failed, A-7 missing)
     resolved=6,
     early=1,
     on_time=3,
@@ -299,6 +341,7 @@ EXPECTED_B = dict(
     received_online=1,
     received_counter=0,
     received_postal=0,
+    national_synced=1,
     resolved=1,
     early=1,
     on_time=0,

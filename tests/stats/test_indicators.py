@@ -67,6 +67,8 @@ def test_rates(db) -> None:  # type: ignore[no-untyped-def]
     stats = compute_statistics(db, Q2, calendar=WorkCalendar(), now=NOW)
     a = stats.by_agency[A]
     assert a.online_rate == pytest.approx(7 / 10)
+    assert a.national_sync_rate == pytest.approx(6 / 10)
+    assert a.online_rate_synced == pytest.approx(7 / 10 * 6 / 10)  # Decision 766: 0.42
     assert a.online_payment_rate == pytest.approx(1 / 2)
     assert a.on_time_rate == pytest.approx(4 / 6)
     assert a.early_rate == pytest.approx(1 / 6)
@@ -84,6 +86,27 @@ def test_rates(db) -> None:  # type: ignore[no-untyped-def]
     assert total.satisfaction_rate == pytest.approx(1 - 3 / 7)
     assert total.average_processing_days == pytest.approx((24.75 + 0.625) / 7)
     assert total.feedback_on_time_rate == pytest.approx(1 / 4)
+    assert (total.received_online, total.national_synced) == (8, 7)
+    assert total.national_sync_rate == pytest.approx(7 / 11)
+    assert total.online_rate_synced == pytest.approx(8 / 11 * 7 / 11)
+    b = stats.by_agency[B]
+    assert (b.national_sync_rate, b.online_rate_synced) == (1.0, 1.0)
+
+
+def test_sync_rate_agrees_with_the_national_sync_query(db) -> None:  # type: ignore[no-untyped-def]
+    from dichvucong.integrations.national import sync_rates
+
+    stats = compute_statistics(db, Q2, now=NOW)
+    with db.session() as session:
+        rates = sync_rates(session, Q2.start, Q2.end)
+    assert [(r.agency_code, r.received, r.synced) for r in rates] == [(A, 10, 6), (B, 1, 1)]
+    for r in rates:
+        ind = stats.by_agency[r.agency_code]
+        assert (ind.received, ind.national_synced, ind.national_sync_rate) == (
+            r.received,
+            r.synced,
+            r.rate,
+        )
 
 
 def test_agency_filter_and_empty_agency(db) -> None:  # type: ignore[no-untyped-def]
@@ -95,6 +118,9 @@ def test_agency_filter_and_empty_agency(db) -> None:  # type: ignore[no-untyped-
     empty = stats.by_agency["000.00.99.H19"]
     assert empty.received == 0 and empty.on_time_rate is None
     assert empty.satisfaction_rate is None and empty.average_processing_days is None
+    assert empty.national_synced == 0 and empty.national_sync_rate is None
+    assert empty.online_rate_synced is None
+    assert stats.by_agency[B].national_synced == 1
 
 
 def test_other_period_and_progress(db) -> None:  # type: ignore[no-untyped-def]
@@ -109,9 +135,11 @@ def test_other_period_and_progress(db) -> None:  # type: ignore[no-untyped-def]
     a = stats.by_agency[A]
     # Only A-12 is resolved in Q3; are still open (NOW is 15 July).
     assert (a.received, a.resolved, a.early, a.pending) == (0, 1, 1, 3)
+    assert a.national_synced == 0 and a.online_rate_synced is None
     # Q3 is not over: overdue is judged at NOW; A-9 (due 13/7) is overdue by then.
     assert a.pending_overdue == 2
-    assert seen[0][0] == 0 and seen[-1][0] == seen[-1][1] == 5
+    assert seen[0][0] == 0 and "Đồng bộ Cổng DVC quốc gia" in [label for *_, label in seen]
+    assert seen[0][0] == 0 and seen[-1][0] == seen[-1][1] == 6
 
 
 def test_province_rates_for_the_home_page(db) -> None:  # type: ignore[no-untyped-def]

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import io
+import json
+import re
 from dataclasses import dataclass, field
+from html import unescape
 from pathlib import Path
 from typing import Any
 
@@ -118,6 +121,8 @@ def test_reports_download(env) -> None:  # type: ignore[no-untyped-def]
     assert "Tổng số hồ sơ tiếp nhận" in r.content.decode("utf-8-sig")
     r = client.get("/api/v1/reports", params={"year": 2027, "quarter": 2, "format": "html"})
     assert r.status_code == 200 and "Quý II năm 2027" in r.text and "Toàn tỉnh" in r.text
+    assert "Tỷ lệ đồng bộ lên Cổng DVC quốc gia</td>" in r.text and "63,64 %" in r.text
+    assert "Tỷ lệ trực tuyến (tính theo Quyết định 766: × tỷ lệ đồng bộ)</td>" in r.text
     who["p"] = B_SUPERVISOR
     wb = load_workbook(
         io.BytesIO(client.get("/api/v1/reports", params={"year": 2027, "quarter": 2}).content)
@@ -201,6 +206,20 @@ def test_dashboard_page(env) -> None:  # type: ignore[no-untyped-def]
     assert "data-chart=" in html and "<script>" not in html and "<style" not in html
     assert "style=" not in html  # CSP: style-src 'self' only
     assert 'src="/static/vendor/chart.umd.min.js"' in html
+    # Sync rate and the Decision 766 online rate, next to the online rate (province: 7/11, 56/121)
+    assert "Tỷ lệ đồng bộ lên Cổng DVC quốc gia" in html
+    assert "Tỷ lệ trực tuyến (tính theo Quyết định 766: × tỷ lệ đồng bộ)" in html
+    assert "72,73 %" in html  # online rate 8/11
+    assert "63,64 %" in html and "46,28 %" in html
+    assert "(7/11)" in html
+    # Sở Tư pháp's row: online 70 %, synced 60 %, Decision 766 42 %
+    assert '<td class="num">70,00 %</td><td class="num">60,00 %</td>' in html
+    assert '<td class="num">42,00 %</td>' in html
+    charts = [json.loads(unescape(c)) for c in re.findall(r'data-chart="([^"]*)"', html)]
+    series = {s["label"]: s["values"] for s in charts[1]["series"]}
+    agency_codes = sorted(load_catalog().agencies)
+    assert series["Tỷ lệ đồng bộ Cổng DVC quốc gia (%)"][agency_codes.index(A)] == 60.0
+    assert series["Tỷ lệ trực tuyến theo QĐ 766 (%)"][agency_codes.index(A)] == 42.0
     who["p"] = B_SUPERVISOR
     html = client.get("/giam-sat").text
     assert "/can-bo/ho-so/A-8" not in html

@@ -79,8 +79,11 @@ def dashboard(
         try:
             period = date_range(from_ or date(today.year, 1, 1), to or today)
         except ValueError as exc:
-            raise DomainError("invalid_period", "Khoảng thời gian không hợp lệ: ngày kết thúc "
-                              "phải sau ngày bắt đầu.", status=422) from exc
+            raise DomainError(
+                "invalid_period",
+                "Khoảng thời gian không hợp lệ: ngày kết thúc phải sau ngày bắt đầu.",
+                status=422,
+            ) from exc
     board = build_board(session, calendar, agencies=scope, now=now)
     stats = compute_statistics(
         session,
@@ -114,6 +117,16 @@ def dashboard(
                     "label": "Tỷ lệ trực tuyến (%)",
                     "color": "#1b7f3b",
                     "values": [round((i.online_rate or 0) * 100, 2) for _, i in agency_rows],
+                },
+                {
+                    "label": "Tỷ lệ đồng bộ Cổng DVC quốc gia (%)",
+                    "color": "#b7791f",
+                    "values": [round((i.national_sync_rate or 0) * 100, 2) for _, i in agency_rows],
+                },
+                {
+                    "label": "Tỷ lệ trực tuyến theo QĐ 766 (%)",
+                    "color": "#6b46c1",
+                    "values": [round((i.online_rate_synced or 0) * 100, 2) for _, i in agency_rows],
                 },
             ],
         },
