@@ -74,44 +74,44 @@ def compose(request: NotifyRequest) -> tuple[str, str]:
 
 
 def recipients(request: NotifyRequest) -> list[str]:
-    if request.audience == "citizen":
-        return [f"citizen:{request.citizen_id}"] if request.citizen_id is not None else []
-    return [f"agency:{request.agency_code}:{role}" for role in sorted(set(request.roles))]
+    return recipients_of(
+        request.audience,
+        citizen_id=request.citizen_id,
+        agency_code=request.agency_code,
+        roles=request.roles,
+    )
 
 
-class NotifyActivities:
+def recipients_of(
+    audience: str, *, citizen_id: int | None, agency_code: str, roles: Sequence[str]
+) -> list[str]:
+    if audience == "citizen":
+        return [f"citizen:{citizen_id}"] if citizen_id is not None else []
+    return [f"agency:{agency_code}:{role}" for role in sorted(set(roles))]
+
+
+class Dispatcher:
+    """Delivers messages once per (case, transition, channel, recipient): the in-app
+    row always, then every outside channel. Shared by dossier and feedback notices."""
+
     def __init__(self, db: Database, channels: Sequence[Channel] = ()) -> None:
         self._db = db
         self._channels = list(channels)
 
-    @activity.defn(name="notify")
-    def notify(self, request: NotifyRequest) -> int:
+    def deliver(self, message: OutgoingMessage) -> int:
         """Returns how many new messages were created (0 on a retry)."""
-        subject, body = compose(request)
-        created = 0
-        for recipient in recipients(request):
-            message = OutgoingMessage(
-                request.dossier_code,
-                request.seq,
-                recipient,
-                request.kind,
-                subject,
-                body,
-                request.citizen_id,
-            )
-            if self._claim(message, "inapp"):
+        created = 1 if self._claim(message, "inapp") else 0
+        for channel in self._channels:
+            # Claim, then send; a failed send gives the claim back so the retry
+            # sends it. The adapters pass (case, seq, channel) as their own
+            # idempotency key, which covers a send that timed out after delivery.
+            if self._claim(message, channel.name):
+                try:
+                    channel.send(message)
+                except Exception:
+                    self._release(message, channel.name)
+                    raise
                 created += 1
-            for channel in self._channels:
-                # Claim, then send; a failed send gives the claim back so the retry
-                # sends it. The adapters pass (dossier, seq, channel) as their own
-                # idempotency key, which covers a send that timed out after delivery.
-                if self._claim(message, channel.name):
-                    try:
-                        channel.send(message)
-                    except Exception:
-                        self._release(message, channel.name)
-                        raise
-                    created += 1
         return created
 
     def _claim(self, message: OutgoingMessage, channel: str) -> bool:
@@ -147,3 +147,27 @@ class NotifyActivities:
             if row is not None:
                 session.delete(row)
                 session.commit()
+
+
+class NotifyActivities:
+    def __init__(self, db: Database, channels: Sequence[Channel] = ()) -> None:
+        self._dispatcher = Dispatcher(db, channels)
+
+    @activity.defn(name="notify")
+    def notify(self, request: NotifyRequest) -> int:
+        """Returns how many new messages were created (0 on a retry)."""
+        subject, body = compose(request)
+        return sum(
+            self._dispatcher.deliver(
+                OutgoingMessage(
+                    request.dossier_code,
+                    request.seq,
+                    recipient,
+                    request.kind,
+                    subject,
+                    body,
+                    request.citizen_id,
+                )
+            )
+            for recipient in recipients(request)
+        )

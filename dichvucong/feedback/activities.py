@@ -9,13 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 from temporalio import activity
 
-from dichvucong.activities.notify import Channel, OutgoingMessage
+from dichvucong.activities.notify import Channel, Dispatcher, OutgoingMessage, recipients_of
 from dichvucong.db.engine import Database
-from dichvucong.db.models import Notification
 from dichvucong.feedback.messages import (
     FeedbackAnswerRecord,
     FeedbackDueRecord,
@@ -46,7 +44,7 @@ class FeedbackNotFound(LookupError):
 class FeedbackActivities:
     def __init__(self, db: Database, channels: Sequence[Channel] = ()) -> None:
         self._db = db
-        self._channels = list(channels)
+        self._dispatcher = Dispatcher(db, channels)
 
     def _row(self, session, code: str) -> Feedback:  # type: ignore[no-untyped-def]
         row = session.exec(select(Feedback).where(Feedback.code == code)).first()
@@ -89,60 +87,26 @@ class FeedbackActivities:
         values = {"code": notice.code, "subject": notice.subject, "due": fmt_moment(notice.due_at)}
         subject = SUBJECTS[notice.kind].format(**values)
         body = BODIES[notice.kind].format(**values)
-        if notice.audience == "citizen":
-            recipients = [f"citizen:{notice.citizen_id}"] if notice.citizen_id is not None else []
-        else:
-            recipients = [f"agency:{notice.agency_code}:{r}" for r in sorted(set(notice.roles))]
-        created = 0
-        for recipient in recipients:
-            message = OutgoingMessage(
-                notice.code, notice.seq, recipient, notice.kind, subject, body, notice.citizen_id
-            )
-            if self._claim(message, "inapp"):
-                created += 1
-            for channel in self._channels:
-                if self._claim(message, channel.name):
-                    try:
-                        channel.send(message)
-                    except Exception:
-                        self._release(message, channel.name)
-                        raise
-                    created += 1
-        return created
-
-    def _claim(self, message: OutgoingMessage, channel: str) -> bool:
-        with self._db.session() as session:
-            session.add(
-                Notification(
-                    dossier_code=message.dossier_code,
-                    seq=message.seq,
-                    channel=channel,
-                    recipient=message.recipient,
-                    kind=message.kind,
-                    subject=message.subject,
-                    body=message.body,
+        recipients = recipients_of(
+            notice.audience,
+            citizen_id=notice.citizen_id,
+            agency_code=notice.agency_code,
+            roles=notice.roles,
+        )
+        return sum(
+            self._dispatcher.deliver(
+                OutgoingMessage(
+                    notice.code,
+                    notice.seq,
+                    recipient,
+                    notice.kind,
+                    subject,
+                    body,
+                    notice.citizen_id,
                 )
             )
-            try:
-                session.commit()
-            except IntegrityError:
-                session.rollback()
-                return False
-        return True
-
-    def _release(self, message: OutgoingMessage, channel: str) -> None:
-        with self._db.session() as session:
-            row = session.exec(
-                select(Notification).where(
-                    Notification.dossier_code == message.dossier_code,
-                    Notification.seq == message.seq,
-                    Notification.channel == channel,
-                    Notification.recipient == message.recipient,
-                )
-            ).first()
-            if row is not None:
-                session.delete(row)
-                session.commit()
+            for recipient in recipients
+        )
 
     def all(self) -> list:  # type: ignore[type-arg]
         return [
