@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from pydantic import BaseModel
 from sqlmodel import Session, select
@@ -15,8 +15,15 @@ from dichvucong.api.problems import NotFound
 from dichvucong.catalog import Catalog
 from dichvucong.db.models import Dossier, DossierDocument, DossierEvent
 from dichvucong.workflows import texts
+from dichvucong.workflows.messages import CaseStatus
 
 FINAL = {"COMPLETED", "REFUSED", "REJECTED", "WITHDRAWN"}
+# Every other status. Filter open dossiers with ``status IN OPEN_STATUSES``, not
+# ``NOT IN FINAL``: IN seeks ix_dossier_agency_status_due (agency, status) so an inbox
+# reads the agency's open rows only; NOT IN made SQLite walk every dossier the agency
+# ever had (ix_dossier_agency_code) — 3 ms instead of 0.4 ms at 100,000 rows, and
+# growing with the history.
+OPEN_STATUSES = tuple(s.value for s in CaseStatus if s.value not in FINAL)
 
 
 class DocumentPublic(BaseModel):
@@ -147,7 +154,21 @@ def actions_for(dossier: Dossier, principal: Principal) -> list[str]:
     return sorted(actions)
 
 
-def summary(dossier: Dossier, catalog: Catalog) -> DossierSummary:
+class _SummaryFields(Protocol):
+    """What ``summary`` reads: a Dossier, or a row of just these columns (the inbox)."""
+
+    code: str
+    status: str
+    procedure_code: str
+    agency_code: str
+    submitted_at: datetime | None
+    due_at: datetime | None
+    overdue: bool
+    current_step: str | None
+    applicant_name: str
+
+
+def summary(dossier: _SummaryFields, catalog: Catalog) -> DossierSummary:
     procedure = catalog.procedures.get(dossier.procedure_code)
     return DossierSummary(
         dossier_code=dossier.code,

@@ -27,7 +27,7 @@ from dichvucong.api.routes.forms import login_redirect
 from dichvucong.db.models import Dossier
 from dichvucong.dossiers import decisions
 from dichvucong.dossiers.submission import SubmissionInvalid
-from dichvucong.dossiers.views import FINAL, actions_for, detail, visible_dossier
+from dichvucong.dossiers.views import OPEN_STATUSES, actions_for, detail, visible_dossier
 from dichvucong.official_forms import TITLES, build_context, load_sources
 from dichvucong.official_forms.context import official_name, step_name
 from dichvucong.security.audit import audit_decision, audit_official_read
@@ -139,7 +139,7 @@ def my_work(session: Any, principal: Principal) -> list[Dossier]:
         select(Dossier)
         .where(
             Dossier.agency_code == principal.agency_code,
-            Dossier.status.not_in(FINAL),  # type: ignore[attr-defined]
+            Dossier.status.in_(OPEN_STATUSES),  # type: ignore[attr-defined]
         )
         .order_by(
             Dossier.due_at.is_(None),  # type: ignore[union-attr]
