@@ -281,6 +281,41 @@ class SubmissionService:
                     known = True
         return _Stored(slot_key, name, ref, new=not known)
 
+    async def store_supplement(
+        self, procedure: Procedure, uploads: dict[str, list[Upload]]
+    ) -> list[DocumentRef]:
+        """Documents sent with a supplement, per slot of the procedure. A refused file
+        removes every file this call stored first: nothing is left behind."""
+        slots = {slot.key: slot for slot in procedure.documents}
+        unknown = [key for key in uploads if key not in slots]
+        if unknown:
+            raise SubmissionInvalid({f"documents.{k}": MESSAGES["slot_unknown"] for k in unknown})
+        stored: list[_Stored] = []
+        try:
+            for slot_key, files in uploads.items():
+                for upload in files:
+                    item = await self._store_one(slot_key, _safe_name(upload.filename), upload)
+                    stored.append(item)
+                    if item.ref.media_type not in slots[slot_key].accepted_types:
+                        raise SubmissionInvalid(
+                            {f"documents.{slot_key}": "Tệp không đúng loại cho phép."}
+                        )
+        except SubmissionInvalid:
+            self._discard([item for item in stored if item.new])
+            raise
+        return [_ref(item) for item in stored]
+
+    async def store_results(self, uploads: list[Upload]) -> list[DocumentRef]:
+        """The result document(s) an issuing official uploads; blank file parts (an
+        empty file input in a browser form) are ignored."""
+        uploads = [u for u in uploads if u.filename]
+        if not uploads:
+            raise SubmissionInvalid({"result": texts.refusal("documents_required")})
+        return [
+            _ref(await self._store_one("result", upload.filename or "ket-qua.pdf", upload))
+            for upload in uploads
+        ]
+
     async def _create(
         self,
         citizen: CitizenAccount,
@@ -483,6 +518,16 @@ async def start_dossier_workflow(client: Client, settings: Settings, inp: Dossie
         ),
         static_summary=texts.static_summary(inp.procedure_name, inp.agency_name),
         static_details=f"Hồ sơ {inp.dossier_code} — nộp {texts.fmt_moment(inp.submitted_at)}",
+    )
+
+
+def _ref(item: _Stored) -> DocumentRef:
+    return DocumentRef(
+        sha256=item.ref.sha256,
+        size=item.ref.size,
+        media_type=item.ref.media_type,
+        slot=item.slot,
+        name=item.name,
     )
 
 

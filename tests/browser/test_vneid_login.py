@@ -6,9 +6,7 @@ state or nonce is refused; password sign-in keeps working."""
 from __future__ import annotations
 
 import asyncio
-import os
 import re
-import shutil
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -28,32 +26,14 @@ from dichvucong.db.engine import Database
 from dichvucong.db.models import CitizenAccount
 from dichvucong.seed import seed
 from dichvucong.settings import Settings
+from tests.browser.conftest import CHROMIUM_ARGS, chromium_path
 from tests.conftest import free_port
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
 PASSWORD = "mat-khau-2026"
 KNOWN_CCCD = "079203001234"  # the simulator's first identity
 NEW_CCCD = "075190000456"  # the simulator's second identity: no account yet
-
-
-def chromium() -> str:
-    path = shutil.which("chromium")
-    if path is None:
-        reason = "Debian `chromium` is not installed (apt-get install chromium)"
-        if os.environ.get("CI"):
-            pytest.fail(f"browser tests need Chromium in CI: {reason}")
-        pytest.skip(reason)
-    return path
 
 
 @dataclass
@@ -68,7 +48,7 @@ class Live:
 
 @asynccontextmanager
 async def live_portal(tmp_path: Path) -> AsyncIterator[Live]:
-    executable = chromium()
+    executable = chromium_path()
     from playwright.async_api import async_playwright
 
     port = free_port()

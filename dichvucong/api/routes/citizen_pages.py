@@ -788,29 +788,9 @@ async def _supplement_documents(
         raise DomainError(
             "supplement_empty", "Vui lòng đính kèm ít nhất một giấy tờ bổ sung.", status=422
         )
-    refs: list[DocumentRef] = []
-    stored_new: list[Any] = []
     try:
-        for slot_key, files in uploads.items():
-            for upload in files:
-                stored = await service._store_one(slot_key, upload.filename or "tep", upload)
-                if stored.new:
-                    stored_new.append(stored)
-                if stored.ref.media_type not in slots[slot_key].accepted_types:
-                    raise SubmissionInvalid(
-                        {f"documents.{slot_key}": "Tệp không đúng loại cho phép."}
-                    )
-                refs.append(
-                    DocumentRef(
-                        sha256=stored.ref.sha256,
-                        size=stored.ref.size,
-                        media_type=stored.ref.media_type,
-                        slot=slot_key,
-                        name=stored.name,
-                    )
-                )
+        refs = await service.store_supplement(procedure, uploads)
     except SubmissionInvalid as exc:
-        service._discard(stored_new)
         message = " ".join(exc.errors.values()) or exc.detail
         raise DomainError("supplement_invalid", message, status=422) from exc
     with request.app.state.db.session() as session:

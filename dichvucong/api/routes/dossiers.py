@@ -319,30 +319,7 @@ async def supplement(
 async def _store_supplement(
     service: SubmissionService, procedure: Any, form: FormData
 ) -> list[DocumentRef]:
-    uploads = _uploads(form, {"form"})
-    slots = {slot.key: slot for slot in procedure.documents}
-    unknown = [k for k in uploads if k not in slots]
-    if unknown:
-        raise SubmissionInvalid(
-            {f"documents.{k}": "Mục giấy tờ không có trong thủ tục." for k in unknown}
-        )
-    refs: list[DocumentRef] = []
-    for slot_key, files in uploads.items():
-        for upload in files:
-            stored = await service._store_one(slot_key, upload.filename or "tep", upload)
-            if stored.ref.media_type not in slots[slot_key].accepted_types:
-                service._discard([stored] if stored.new else [])
-                raise SubmissionInvalid({f"documents.{slot_key}": "Tệp không đúng loại cho phép."})
-            refs.append(
-                DocumentRef(
-                    sha256=stored.ref.sha256,
-                    size=stored.ref.size,
-                    media_type=stored.ref.media_type,
-                    slot=slot_key,
-                    name=stored.name,
-                )
-            )
-    return refs
+    return await service.store_supplement(procedure, _uploads(form, {"form"}))
 
 
 @router.post("/dossiers/{code}/withdraw", response_model=DossierPublic)
@@ -582,21 +559,7 @@ async def _issued_documents(
     form = await _read_form(request, settings)
     try:
         files = [v for k, v in form.multi_items() if k == "result" and isinstance(v, UploadFile)]
-        if not files:
-            raise SubmissionInvalid({"result": "Vui lòng đính kèm văn bản kết quả."})
-        service = submission_service(request, temporal)
-        refs = []
-        for upload in files:
-            stored = await service._store_one("result", upload.filename or "ket-qua.pdf", upload)
-            refs.append(
-                DocumentRef(
-                    sha256=stored.ref.sha256,
-                    size=stored.ref.size,
-                    media_type=stored.ref.media_type,
-                    slot="result",
-                    name=stored.name,
-                )
-            )
+        refs = await submission_service(request, temporal).store_results(files)
         return refs, {"note": _text(form, "note")}
     finally:
         await form.close()

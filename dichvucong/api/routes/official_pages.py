@@ -26,7 +26,6 @@ from dichvucong.api.routes.dossiers import _keep_results, _read_form, submission
 from dichvucong.api.routes.forms import login_redirect
 from dichvucong.db.models import Dossier
 from dichvucong.dossiers import decisions
-from dichvucong.dossiers.submission import SubmissionInvalid
 from dichvucong.dossiers.views import OPEN_STATUSES, actions_for, detail, visible_dossier
 from dichvucong.official_forms import TITLES, build_context, load_sources
 from dichvucong.official_forms.context import official_name, step_name
@@ -385,23 +384,7 @@ def body_of(action: str, form: FormData) -> dict[str, Any]:
 
 async def _result_documents(request: Request, form: FormData, temporal: Any) -> list[DocumentRef]:
     files = [v for k, v in form.multi_items() if k == "result" and isinstance(v, UploadFile)]
-    files = [f for f in files if f.filename]
-    if not files:
-        raise SubmissionInvalid({"result": texts.refusal("documents_required")})
-    service = submission_service(request, temporal)
-    refs = []
-    for upload in files:
-        stored = await service._store_one("result", upload.filename or "ket-qua.pdf", upload)
-        refs.append(
-            DocumentRef(
-                sha256=stored.ref.sha256,
-                size=stored.ref.size,
-                media_type=stored.ref.media_type,
-                slot="result",
-                name=stored.name,
-            )
-        )
-    return refs
+    return await submission_service(request, temporal).store_results(files)
 
 
 @router.post("/can-bo/ho-so/{code}/{action}", response_class=HTMLResponse)
@@ -436,8 +419,7 @@ async def act_page(request: Request, code: str, action: str) -> Response:
                 payload=payload,
                 idempotency_key=key,
             )
-            audit_decision(request, principal, dossier.code, action, role=role,
-                           seq=state_after.seq)
+            audit_decision(request, principal, dossier.code, action, role=role, seq=state_after.seq)
         except DomainError as exc:
             if exc.status in (403, 404):
                 raise
