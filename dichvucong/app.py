@@ -12,18 +12,23 @@ from fastapi.staticfiles import StaticFiles
 from temporalio.client import Client
 
 from dichvucong.api.problems import install_problem_handlers
+from dichvucong.api.routes import audit as audit_routes
 from dichvucong.api.routes import auth as auth_routes
 from dichvucong.api.routes import calendar as calendar_routes
 from dichvucong.api.routes import callbacks as callback_routes
 from dichvucong.api.routes import catalog as catalog_routes
 from dichvucong.api.routes import citizen_pages, official_pages, supervision_pages
+from dichvucong.api.routes import codec as codec_routes
 from dichvucong.api.routes import dossiers as dossier_routes
 from dichvucong.api.routes import forms as form_routes
+from dichvucong.api.routes import national_sync as national_sync_routes
 from dichvucong.api.routes import supervision as supervision_routes
+from dichvucong.api.routes import vneid as vneid_routes
 from dichvucong.calendar import WorkCalendar
 from dichvucong.catalog import load_catalog
 from dichvucong.db.engine import Database
 from dichvucong.documents.store import build_document_store
+from dichvucong.security.ratelimit import install_rate_limits
 from dichvucong.settings import Settings, get_settings
 from dichvucong.web.security import install_security_headers
 
@@ -75,26 +80,18 @@ def create_app(settings: Settings | None = None, *, temporal: Client | None = No
         dossier_routes,
         callback_routes,
         supervision_routes,
+        national_sync_routes,
+        audit_routes,
     )
     for module in api_modules:
         app.include_router(module.router, prefix="/api/v1")
-    for pages in (supervision_pages, citizen_pages, official_pages, form_routes):
+    for pages in (supervision_pages, citizen_pages, official_pages, form_routes, vneid_routes):
         app.include_router(pages.router)
-    app.include_router(__import__("dichvucong.api.routes.vneid", fromlist=["router"]).router)
-    app.include_router(
-        __import__("dichvucong.api.routes.national_sync", fromlist=["router"]).router,
-        prefix="/api/v1",
-    )
-    app.include_router(
-        __import__("dichvucong.api.routes.audit", fromlist=["router"]).router, prefix="/api/v1"
-    )
     # The Temporal codec server, at /codec (outside /api/v1: the UI's protocol).
-    app.include_router(
-        __import__("dichvucong.api.routes.codec", fromlist=["x"]).build_router(settings)
-    )
+    app.include_router(codec_routes.build_router(settings))
     if settings.environment != "production":
         from dichvucong.simulators import install_simulators
 
         install_simulators(app, settings)
-    __import__("dichvucong.security.ratelimit", fromlist=["x"]).install_rate_limits(app)
+    install_rate_limits(app)
     return app

@@ -4,6 +4,7 @@ server with the worker running, called over ASGI with httpx."""
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -16,6 +17,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from dichvucong.accounts.officials import create_official
 from dichvucong.app import create_app
+from dichvucong.calendar import WorkCalendar
 from dichvucong.db.engine import Database
 from dichvucong.seed import seed
 from dichvucong.settings import Settings
@@ -117,7 +119,7 @@ class Portal:
             "procedure_code": procedure,
             "agency_code": agency,
             "delivery": delivery,
-            "form": __import__("json").dumps(form if form is not None else LLTP_FORM),
+            "form": json.dumps(form if form is not None else LLTP_FORM),
         }
         if address:
             data["delivery_address"] = address
@@ -186,7 +188,7 @@ async def portal(
             db=db,
             world=world,
             task_queue=settings.task_queue,
-            calendar=__import__("dichvucong.calendar", fromlist=["WorkCalendar"]).WorkCalendar(),
+            calendar=WorkCalendar(),
         )
         app = create_app(settings, temporal=env.client)
         transport = httpx.ASGITransport(app=app)
