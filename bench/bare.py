@@ -1,5 +1,6 @@
 """The bare engine's side of figures 1 and 2: a workflow with the same number of
-activities, updates and signals as a dossier case, doing nothing else."""
+activities (regular and local), updates and signals as a dossier case, doing nothing
+else."""
 
 from __future__ import annotations
 
@@ -16,35 +17,44 @@ def noop(_: int) -> int:
 
 @workflow.defn(name="BenchBareCase", sandboxed=False)
 class BareCase:
-    """Per step (the start, each update, the signal) ``per_step`` activities at once,
-    like a transition's record + notify (+ national sync)."""
+    """Each step (the start, each update, the signal) runs ``regular`` activities and
+    ``local`` local activities at once, like a transition's record + notice (+ sync)."""
 
     def __init__(self) -> None:
         self.done = 0
 
     @workflow.run
-    async def run(self, per_step: int, steps: int) -> int:
-        await self._step(per_step)
+    async def run(self, first: list[int], steps: int) -> int:
+        await self._step(first)
         await workflow.wait_condition(lambda: self.done >= steps)
         return self.done
 
-    async def _step(self, n: int) -> None:
+    async def _step(self, shape: list[int]) -> None:
+        regular, local = shape
+        timeout = timedelta(seconds=30)
         await asyncio.gather(
             *(
-                workflow.execute_activity(
-                    "bench_noop", 0, start_to_close_timeout=timedelta(seconds=30)
-                )
-                for _ in range(n)
-            )
+                workflow.execute_activity("bench_noop", 0, start_to_close_timeout=timeout)
+                for _ in range(regular)
+            ),
+            *(
+                workflow.execute_local_activity("bench_noop", 0, start_to_close_timeout=timeout)
+                for _ in range(local)
+            ),
         )
 
     @workflow.update
-    async def act(self, per_step: int) -> int:
-        await self._step(per_step)
+    async def act(self, shape: list[int]) -> int:
+        await self._step(shape)
         self.done += 1
         return self.done
 
     @workflow.signal
-    async def paid(self, per_step: int) -> None:
-        await self._step(per_step)
+    async def paid(self, shape: list[int]) -> None:
+        await self._step(shape)
         self.done += 1
+
+
+def spread(total: int, parts: int) -> list[int]:
+    """``total`` activities over ``parts`` steps, the remainder on the first ones."""
+    return [total // parts + (1 if i < total % parts else 0) for i in range(parts)]

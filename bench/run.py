@@ -140,6 +140,32 @@ async def _wait_http(url: str, timeout: float = 60) -> None:
                 await asyncio.sleep(0.2)
 
 
+class CpuMeter:
+    """CPU seconds (user + system, children included) each process of the stack spends
+    between two readings: where a figure's time goes, next to its rate."""
+
+    def __init__(self, procs: dict[str, int], alone: frozenset[str] = frozenset()) -> None:
+        import psutil
+
+        self._procs = {name: psutil.Process(pid) for name, pid in procs.items()}
+        self._alone = alone  # without its children (the bench spawned the others)
+        self._start = self._read()
+
+    def _read(self) -> dict[str, float]:
+        out = {}
+        for name, p in self._procs.items():
+            total = 0.0
+            for q in [p] if name in self._alone else [p, *p.children(recursive=True)]:
+                t = q.cpu_times()
+                total += t.user + t.system
+            out[name] = total
+        return out
+
+    def seconds(self) -> dict[str, float]:
+        now = self._read()
+        return {name: round(now[name] - self._start[name], 2) for name in now}
+
+
 def _free_port() -> int:
     from tests.conftest import free_port
 
@@ -198,6 +224,14 @@ class Stack:
         self.worker = _spawn([py, "-m", "dichvucong.cli", "worker"], self.env,
                              self.root / "worker.log")  # fmt: skip
         await _wait_http(f"{self.base}/api/v1/procedures")
+
+    def cpu_meter(self) -> CpuMeter:
+        """The dev server, the API, the worker, and this process (load generator + the
+        bare worker)."""
+        assert self.server.proc and self.api and self.worker
+        return CpuMeter({"temporal": self.server.proc.pid, "api": self.api.pid,
+                         "worker": self.worker.pid, "bench": os.getpid()},
+                        alone=frozenset({"bench"}))  # fmt: skip
 
     async def stop(self) -> None:
         _stop(self.api)
@@ -313,7 +347,8 @@ async def figure_submissions(
         api_rate = sizes.submissions / (time.perf_counter() - t0)
 
     async def start(i: int) -> None:
-        await stack.client.start_workflow(bare.run, args=[2, 99], id=f"bare-start-{i}-{uuid.uuid4()}",
+        # A case's start runs three local activities: deadline, record, notice.
+        await stack.client.start_workflow(bare.run, args=[[0, 3], 99], id=f"bare-start-{i}-{uuid.uuid4()}",
                                           task_queue=BARE_QUEUE)  # fmt: skip
 
     t0 = time.perf_counter()
@@ -374,35 +409,46 @@ async def figure_cases(
     ) as http:
         officials = await _officials(stack, http)
         first = await _case_via_api(http, citizens[0], officials, -1)  # warm up, and measured
+        meter = stack.cpu_meter()
         t0 = time.perf_counter()
         codes = await _pool(CASE_CONCURRENCY, [_case_via_api(http, citizens[i % 32], officials, i)
                                  for i in range(sizes.cases)])  # fmt: skip
         ours = len(codes) / (time.perf_counter() - t0)
+        ours_cpu = meter.seconds()
     progress.step("2/5 bare cases", 0.5)
     counts = await history_counts(stack, first)
+    from bench.bare import spread
+
     steps = counts["updates"] + counts["signals"]
-    per_step = max(1, round(counts["activities"] / (steps + 1)))
+    # The same activities as our case, regular and local, spread over the same steps.
+    shapes = [list(pair) for pair in zip(spread(counts["activities"], steps + 1),
+                                         spread(counts["local_activities"], steps + 1), strict=True)]  # fmt: skip
 
     async def bare_case(i: int) -> None:
         handle = await stack.client.start_workflow(
-            bare.run, args=[per_step, steps], id=f"bare-case-{i}-{uuid.uuid4()}",
+            bare.run, args=[shapes[0], steps], id=f"bare-case-{i}-{uuid.uuid4()}",
             task_queue=BARE_QUEUE)  # fmt: skip
         for n in range(steps):
             if n == 1:
-                await handle.signal(bare.paid, per_step)
+                await handle.signal(bare.paid, shapes[n + 1])
             else:
-                await handle.execute_update(bare.act, per_step)
+                await handle.execute_update(bare.act, shapes[n + 1])
         await handle.result()
 
+    meter = stack.cpu_meter()
     t0 = time.perf_counter()
     await _pool(CASE_CONCURRENCY, [bare_case(i) for i in range(sizes.cases)])
     bare_rate = sizes.cases / (time.perf_counter() - t0)
+    bare_cpu = meter.seconds()
     ratio = ours / bare_rate
     return Figure("2. complete cases via API / bare same-shape workflow", round(ratio, 3),
                   "ratio", "≥ 0.7", ratio >= 0.7,
                   {"ours_per_s": round(ours, 2), "bare_per_s": round(bare_rate, 2),
                    "cases": sizes.cases, "concurrency": CASE_CONCURRENCY,
-                   "bare_shape": {"activities_per_step": per_step, "steps": steps + 1},
+                   "bare_shape": {"regular_and_local_per_step": shapes},
+                   "cpu_s_per_case": {
+                       "ours": {k: round(v / sizes.cases, 3) for k, v in ours_cpu.items()},
+                       "bare": {k: round(v / sizes.cases, 3) for k, v in bare_cpu.items()}},
                    "case_history": counts}), first  # fmt: skip
 
 
@@ -419,7 +465,12 @@ async def history_counts(stack: Stack, code: str) -> dict[str, Any]:
         "proto_bytes": proto_bytes,
         "json_bytes": len(raw),
         "activities": kinds.count(EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED),
-        "local_activities": kinds.count(EventType.EVENT_TYPE_MARKER_RECORDED),
+        "local_activities": sum(
+            1
+            for e in history.events
+            if e.event_type == EventType.EVENT_TYPE_MARKER_RECORDED
+            and e.marker_recorded_event_attributes.marker_name == "core_local_activity"
+        ),
         "updates": kinds.count(EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED),
         "signals": kinds.count(EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED),
         "workflow_tasks": kinds.count(EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED),

@@ -24,18 +24,14 @@ def _cmd_worker(_: argparse.Namespace) -> int:
 
 
 def _cmd_api(args: argparse.Namespace) -> int:
-    import uvicorn
-
     from dichvucong.settings import get_settings
+    from dichvucong.web.serve import serve
 
     settings = get_settings()
-    uvicorn.run(
-        "dichvucong.app:create_app",
-        factory=True,
+    serve(
         host=args.host or settings.http_host,
         port=args.port or settings.http_port,
-        workers=args.workers,
-        log_level="info",
+        workers=args.workers or 1,
     )
     return 0
 

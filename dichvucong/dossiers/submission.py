@@ -38,6 +38,7 @@ from dichvucong.documents.store import DocumentStore, DocumentTooLarge, StoredRe
 from dichvucong.dossiers.codes import allocate_code
 from dichvucong.forms.fees import compute_fee
 from dichvucong.forms.validation import validate_form
+from dichvucong.integrations.national import national_portal_url
 from dichvucong.settings import Settings
 from dichvucong.workflows import texts
 from dichvucong.workflows.dossier import DossierWorkflow
@@ -495,6 +496,7 @@ def case_rules(settings: Settings) -> CaseRules:
         payment_expiry_days=settings.payment_expiry_days,
         at_risk_days=settings.at_risk_days,
         postal_dispatch_limit_hours=settings.postal_dispatch_limit_hours,
+        national_sync=national_portal_url(settings) is not None,
     )
 
 

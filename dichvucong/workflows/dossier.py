@@ -9,6 +9,7 @@ applies them one at a time so every transition is recorded in order.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -77,6 +78,10 @@ DB_RETRY = RetryPolicy(
 DB_ATTEMPT = timedelta(seconds=15)
 # Added after cases were already running: old histories replay without the sync activity.
 NATIONAL_SYNC_PATCH = "national-sync-v1"
+# The read-model write and the notice became local activities (short, idempotent on
+# (case, seq): no server round trip, no activity task, the input not kept in the
+# history). Histories from before replay with regular activities.
+LOCAL_RECORD_PATCH = "local-record-v1"
 OUTSIDE_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=2), maximum_interval=timedelta(minutes=5)
 )
@@ -1032,19 +1037,20 @@ class DossierWorkflow:
             documents=list(documents or []),
             document_kind=document_kind,
         )
+        local = workflow.patched(LOCAL_RECORD_PATCH)
         tasks = [
-            workflow.execute_activity(
+            self._db_activity(
+                local,
                 "record_transition",
                 record,
-                start_to_close_timeout=DB_ATTEMPT,
-                retry_policy=DB_RETRY,
                 summary=f"Ghi nhận: {texts.action_label(action)}",
             )
         ]
         changed = case.seq == 0 or from_status != to_status
         if notify and (changed or notify_kind or action == "apologize"):
             tasks.append(
-                workflow.execute_activity(
+                self._db_activity(
+                    local,
                     "notify",
                     NotifyRequest(
                         dossier_code=inp.dossier_code,
@@ -1060,15 +1066,29 @@ class DossierWorkflow:
                         items=notify_items or [],
                         note=note,
                     ),
-                    start_to_close_timeout=DB_ATTEMPT,
-                    retry_policy=DB_RETRY,
                     summary=f"Thông báo: {texts.action_label(notify_kind or action)}",
                 )
             )
-        if case.received_at is not None and workflow.patched(NATIONAL_SYNC_PATCH):
+        if (
+            case.received_at is not None
+            and self._rules.national_sync
+            and workflow.patched(NATIONAL_SYNC_PATCH)
+        ):
             self._queue_national_sync(record)
         await asyncio.gather(*tasks)
         self._publish()
+
+    @staticmethod
+    def _db_activity(local: bool, name: str, arg: Any, *, summary: str) -> Awaitable[Any]:
+        """An idempotent write to our own database: retried until the database is back."""
+        if local:
+            return workflow.execute_local_activity(
+                name, arg, start_to_close_timeout=DB_ATTEMPT, retry_policy=DB_RETRY,
+                summary=summary,
+            )  # fmt: skip
+        return workflow.execute_activity(
+            name, arg, start_to_close_timeout=DB_ATTEMPT, retry_policy=DB_RETRY, summary=summary
+        )
 
     def _queue_national_sync(self, record: TransitionRecord) -> None:
         """Queue the report for the national portal. A pump sends the queue in order in

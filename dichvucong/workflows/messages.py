@@ -272,6 +272,8 @@ class CaseRules:
     postal_dispatch_limit_hours: int = 24
     payment_query_minutes: int = 30  # no callback by then: ask the gateway (self-healing)
     outside_call_seconds: int = 30  # one attempt at the postal service or the gateway
+    # Switched off (no national portal configured): no sync activity is scheduled at all.
+    national_sync: bool = True
 
 
 @dataclass

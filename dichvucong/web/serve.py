@@ -1,0 +1,38 @@
+"""``dichvucong api``: the web app under uvicorn, one process or N worker processes.
+
+With ``--workers N`` uvicorn binds the listening socket itself and hands it to the
+workers; that socket reports ``proto == 0``, the accepted connections inherit it, and
+asyncio then leaves Nagle's algorithm on (it sets ``TCP_NODELAY`` only for sockets that
+say ``IPPROTO_TCP``). Every keep-alive request after the first then waits for the
+client's delayed ACK: +40 ms on Linux (measured: 44 ms vs 2 ms for the same request;
+uvicorn issue #3149). We bind the socket as TCP so the workers' connections get
+``TCP_NODELAY`` like the single-process server's.
+"""
+
+from __future__ import annotations
+
+import socket
+
+import uvicorn
+from uvicorn.supervisors import Multiprocess
+
+APP = "dichvucong.app:create_app"
+
+
+class TcpConfig(uvicorn.Config):
+    def bind_socket(self) -> socket.socket:
+        sock = super().bind_socket()
+        if sock.family in (socket.AF_INET, socket.AF_INET6) and sock.proto != socket.IPPROTO_TCP:
+            sock = socket.socket(sock.family, sock.type, socket.IPPROTO_TCP, fileno=sock.detach())
+            sock.set_inheritable(True)
+        return sock
+
+
+def serve(*, host: str, port: int, workers: int = 1, log_level: str = "info") -> None:
+    config = TcpConfig(
+        APP, factory=True, host=host, port=port, workers=workers, log_level=log_level
+    )
+    if config.workers > 1:
+        Multiprocess(config, sockets=[config.bind_socket()]).run()
+    else:
+        uvicorn.Server(config).run()
