@@ -114,7 +114,7 @@ def insert(
                 progress(count)
             with engine.connect() as conn:
                 conn.execution_options(isolation_level="AUTOCOMMIT").execute(
-                    sa.text("ANALYZE dossier")
+                    sa.text("VACUUM ANALYZE dossier")  # as autovacuum would have
                 )
     finally:
         engine.dispose()
