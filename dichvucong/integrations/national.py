@@ -42,6 +42,7 @@ from dichvucong.activities.contracts import NationalSyncRequest, NationalSyncRes
 from dichvucong.catalog import Catalog, load_catalog
 from dichvucong.db.engine import Database
 from dichvucong.db.models import Dossier, NationalSync
+from dichvucong.integrations import http as outside
 
 log = logging.getLogger("dichvucong.integrations.national")
 
@@ -167,7 +168,7 @@ class NationalPortalClient:
 
     def _fetch_token(self) -> tuple[str, float]:
         try:
-            response = httpx.post(
+            response = outside.post(
                 f"{self.base_url}/oauth/token",
                 data={"grant_type": "client_credentials"},
                 auth=(self._client_id, self._client_secret),
@@ -258,7 +259,7 @@ class NationalPortalClient:
 
     def _post_once(self, path: str, body: dict[str, Any], key: str, token: str) -> httpx.Response:
         try:
-            return httpx.post(
+            return outside.post(
                 f"{self.base_url}{path}",
                 json=body,
                 timeout=self._timeout,

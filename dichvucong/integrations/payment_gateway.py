@@ -29,6 +29,7 @@ from typing import Any
 import httpx
 
 from dichvucong.activities.contracts import PaymentStatus, RefundResult
+from dichvucong.integrations import http as outside
 from dichvucong.integrations import signing
 from dichvucong.workflows.references import payment_reference
 
@@ -122,13 +123,13 @@ class PaymentGatewayClient:
 
     def _post(self, path: str, body: dict[str, Any]) -> httpx.Response:
         try:
-            return httpx.post(f"{self.base_url}{path}", json=body, timeout=self._timeout)
+            return outside.post(f"{self.base_url}{path}", json=body, timeout=self._timeout)
         except httpx.HTTPError as exc:
             raise GatewayError(f"gateway unreachable: {type(exc).__name__}") from exc
 
     async def _apost(self, path: str, body: dict[str, Any]) -> httpx.Response:
         try:
-            async with httpx.AsyncClient(timeout=self._timeout) as client:
+            async with outside.async_client(timeout=self._timeout) as client:
                 return await client.post(f"{self.base_url}{path}", json=body)
         except httpx.HTTPError as exc:
             raise GatewayError(f"gateway unreachable: {type(exc).__name__}") from exc

@@ -20,6 +20,7 @@ from typing import Any
 import httpx
 
 from dichvucong.activities.contracts import Shipment
+from dichvucong.integrations import http as outside
 from dichvucong.integrations import signing
 from dichvucong.workflows.messages import DocumentRef
 
@@ -47,9 +48,9 @@ class PostalClient:
             "documents": [_doc(d) for d in documents],
         }, signing.SHIPMENT_FIELDS, self._secret)
         try:
-            response = httpx.post(f"{self.base_url}/shipments", json=body,
-                                  headers={"Idempotency-Key": idempotency_key},
-                                  timeout=self._timeout)
+            response = outside.post(f"{self.base_url}/shipments", json=body,
+                                    headers={"Idempotency-Key": idempotency_key},
+                                    timeout=self._timeout)
         except httpx.HTTPError as exc:
             raise PostalError(f"postal service unreachable: {type(exc).__name__}") from exc
         if response.status_code >= 500:

@@ -21,6 +21,7 @@ import httpx
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 
+from dichvucong.integrations import http as outside
 from dichvucong.integrations import signing
 from dichvucong.integrations.payment_gateway import BAD_CHECK, INVALID, NOT_FOUND, OK, REFUSED
 
@@ -125,7 +126,7 @@ class PaymentSimulator:
             attempt.error = "dropped"
         else:
             try:
-                async with httpx.AsyncClient(timeout=10) as client:
+                async with outside.async_client(timeout=10) as client:
                     response = await client.post(self.callback_url, json=payload)
                 attempt.status_code = response.status_code
             except httpx.HTTPError as exc:

@@ -18,6 +18,7 @@ import httpx
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 
+from dichvucong.integrations import http as outside
 from dichvucong.integrations import signing
 
 log = logging.getLogger("dichvucong.simulators.postal")
@@ -90,7 +91,7 @@ class PostalSimulator:
     async def send_webhook(self, payload: dict[str, Any]) -> WebhookAttempt:
         attempt = WebhookAttempt(self.callback_url, payload, None)
         try:
-            async with httpx.AsyncClient(timeout=10) as client:
+            async with outside.async_client(timeout=10) as client:
                 response = await client.post(self.callback_url, json=payload)
             attempt.status_code = response.status_code
         except httpx.HTTPError as exc:
