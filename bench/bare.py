@@ -15,7 +15,7 @@ def noop(_: int) -> int:
     return 0
 
 
-@workflow.defn(name="BenchBareCase", sandboxed=False)
+@workflow.defn(name="BenchBareCase")
 class BareCase:
     """Each step (the start, each update, the signal) runs ``regular`` activities and
     ``local`` local activities at once, like a transition's record + notice (+ sync)."""

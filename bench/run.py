@@ -746,9 +746,19 @@ async def run(sizes: Sizes, only: set[str], out: Path) -> list[Figure]:
             bare, noop = _bare_definitions()
             from concurrent.futures import ThreadPoolExecutor
 
+            from temporalio.worker.workflow_sandbox import (
+                SandboxedWorkflowRunner,
+                SandboxRestrictions,
+            )
+
+            # The engine as our worker runs it (codec, sandbox with passed-through
+            # modules, thread pool of 32), with nothing of ours inside.
             bare_worker = Worker(stack.client, task_queue=BARE_QUEUE, workflows=[bare],
                                  activities=[noop], activity_executor=ThreadPoolExecutor(32),
-                                 max_concurrent_activities=32)  # fmt: skip
+                                 max_concurrent_activities=32,
+                                 workflow_runner=SandboxedWorkflowRunner(
+                                     restrictions=SandboxRestrictions.default
+                                     .with_passthrough_all_modules()))  # fmt: skip
             try:
                 async with bare_worker:
                     citizens: list[dict[str, str]] = []
