@@ -4,6 +4,7 @@ real uvicorn server on loopback (as in development, where the app serves both)."
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -28,6 +29,8 @@ class FakeTemporal:
     """Stands in for temporalio.client.Client: records signals."""
 
     signals: list[tuple[str, str, Any]] = field(default_factory=list)
+    # How long a signal takes to be accepted (a loaded Temporal frontend).
+    signal_seconds: float = 0.0
 
     def get_workflow_handle(self, workflow_id: str) -> _Handle:
         return _Handle(self, workflow_id)
@@ -42,6 +45,8 @@ class _Handle:
     id: str
 
     async def signal(self, name: str, arg: Any) -> None:
+        if self.owner.signal_seconds:
+            await asyncio.sleep(self.owner.signal_seconds)
         self.owner.signals.append((self.id, name, arg))
 
 

@@ -241,3 +241,26 @@ def test_check_field_is_sha256_over_pipe_joined_fields_and_secret() -> None:
     assert not signing.verify(payload, signing.QUERY_FIELDS, "other")
     assert not signing.verify(dict(payload, check=payload["check"].upper() + "0"),
                               signing.QUERY_FIELDS, "k")
+
+
+async def test_many_callbacks_at_once_all_reach_their_cases(portal: Portal) -> None:
+    """More concurrent callbacks than the database pool has connections, each waiting on
+    a slow signal: no route may hold a connection across that wait, or block the event
+    loop waiting for one (that deadlocked the API until the pool timeout, then 500s)."""
+    import asyncio
+
+    codes = [f"000.00.10.H19-250301-{n:04d}" for n in range(100, 124)]  # pool: 5 + 10
+    payloads = []
+    portal.payments.send_callbacks = False
+    for code in codes:
+        portal.add_dossier(code)
+        assert _pay(_init(portal, code=code)).status_code == 303
+        payloads.append(portal.payments.callback_payload(
+            portal.payments.payments[payment_reference(code)]))  # fmt: skip
+    portal.temporal.signal_seconds = 0.3
+    async with httpx.AsyncClient(timeout=120) as http:
+        answers = await asyncio.gather(*(
+            http.post(f"{portal.url}/api/v1/payments/callback", json=p) for p in payloads))  # fmt: skip
+    assert [a.status_code for a in answers] == [200] * len(codes)
+    assert {a.json()["result"] for a in answers} == {"accepted"}
+    assert sorted(wid for wid, _ in portal.temporal.named("payment_confirmed")) == codes

@@ -25,10 +25,12 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
 from temporalio.service import RPCError, RPCStatusCode
 
-from dichvucong.api.deps import SessionDep, SettingsDep, get_temporal
+from dichvucong.api.deps import DatabaseDep, SettingsDep, get_temporal
 from dichvucong.api.problems import problem
+from dichvucong.db.engine import Database
 from dichvucong.db.models import Dossier
 from dichvucong.integrations import signing
 from dichvucong.integrations.factory import payment_merchant_code, payment_secret, postal_secret
@@ -44,19 +46,37 @@ _KEEP = 10_000
 
 
 class _Seen:
-    """Bounded memory of processed ids, with a lock serialising check-and-signal."""
+    """Bounded memory of processed ids. ``claim`` marks an id before the signal is sent
+    (a concurrent replay of it is answered at once) and ``release`` gives it back when
+    the signal failed. Nothing is held across the await but the claim: callbacks of
+    different payments never wait on each other."""
 
     def __init__(self) -> None:
         self.ids: OrderedDict[str, None] = OrderedDict()
-        self.lock = asyncio.Lock()
+        self._locks: OrderedDict[str, asyncio.Lock] = OrderedDict()
 
     def __contains__(self, key: str) -> bool:
         return key in self.ids
 
-    def add(self, key: str) -> None:
+    def claim(self, key: str) -> bool:
+        if key in self.ids:
+            return False
         self.ids[key] = None
         while len(self.ids) > _KEEP:
             self.ids.popitem(last=False)
+        return True
+
+    def release(self, key: str) -> None:
+        self.ids.pop(key, None)
+
+    def lock_for(self, key: str) -> asyncio.Lock:
+        """One lock per key (a shipment): its updates reach the workflow in order."""
+        lock = self._locks.get(key)
+        if lock is None:
+            lock = self._locks[key] = asyncio.Lock()
+            while len(self._locks) > _KEEP:
+                self._locks.popitem(last=False)
+        return lock
 
 
 def _seen(request: Request, name: str) -> _Seen:
@@ -109,9 +129,16 @@ async def _signal(request: Request, dossier_code: str, name: str, arg: Any) -> J
     return None
 
 
+def _dossier(db: Database, code: str) -> Dossier | None:
+    """A short session in a thread: an async route never holds a pooled connection
+    across an await, nor waits for one on the event loop."""
+    with db.session() as session:
+        return session.get(Dossier, code)
+
+
 @router.post("/payments/callback")
 async def payment_callback(
-    request: Request, settings: SettingsDep, session: SessionDep
+    request: Request, settings: SettingsDep, db: DatabaseDep
 ) -> JSONResponse:
     data = await _payload(request)
     if data is None:
@@ -131,7 +158,7 @@ async def payment_callback(
     if str(data.get("code")) != OK or data.get("status") != "paid":
         log.info("payment_callback_not_paid reference=%s status=%s", reference, data.get("status"))
         return JSONResponse({"code": OK, "result": "acknowledged"})
-    dossier = session.get(Dossier, dossier_code)
+    dossier = await run_in_threadpool(_dossier, db, dossier_code)
     if dossier is None or payment_reference(dossier.code) != reference:
         return _refuse(
             400,
@@ -156,29 +183,24 @@ async def payment_callback(
         )
     transaction_id = str(data.get("transaction_id", ""))
     seen = _seen(request, "payment_callbacks_seen")
-    async with seen.lock:
-        if transaction_id in seen or dossier.payment_status == "paid":
-            log.info("payment_callback_replayed reference=%s", reference)
-            return JSONResponse({"code": OK, "result": "already_processed"})
-        failed = await _signal(
-            request,
-            dossier.code,
-            "payment_confirmed",
-            PaymentConfirmedInput(
-                payment_ref=reference, amount=amount, transaction_id=transaction_id
-            ),
-        )
-        if failed is not None:
-            return failed
-        seen.add(transaction_id)
+    if dossier.payment_status == "paid" or not seen.claim(transaction_id):
+        log.info("payment_callback_replayed reference=%s", reference)
+        return JSONResponse({"code": OK, "result": "already_processed"})
+    failed = await _signal(
+        request,
+        dossier.code,
+        "payment_confirmed",
+        PaymentConfirmedInput(payment_ref=reference, amount=amount, transaction_id=transaction_id),
+    )
+    if failed is not None:
+        seen.release(transaction_id)  # the gateway's retry gets its chance
+        return failed
     log.info("payment_callback_accepted reference=%s dossier=%s", reference, dossier.code)
     return JSONResponse({"code": OK, "result": "accepted"})
 
 
 @router.post("/postal/callback")
-async def postal_callback(
-    request: Request, settings: SettingsDep, session: SessionDep
-) -> JSONResponse:
+async def postal_callback(request: Request, settings: SettingsDep, db: DatabaseDep) -> JSONResponse:
     data = await _payload(request)
     if data is None:
         return _refuse(400, "invalid_request", "Nội dung không hợp lệ.", "malformed")
@@ -200,15 +222,15 @@ async def postal_callback(
             "invalid_status",
             tracking=tracking,
         )
-    dossier = session.get(Dossier, str(data.get("dossier_code", "")))
+    dossier = await run_in_threadpool(_dossier, db, str(data.get("dossier_code", "")))
     if dossier is None:
         return _refuse(
             404, "unknown_dossier", "Không tìm thấy hồ sơ.", "unknown_dossier", tracking=tracking
         )
     event_id = str(data.get("event_id", ""))
     seen = _seen(request, "postal_callbacks_seen")
-    async with seen.lock:
-        if event_id in seen:
+    async with seen.lock_for(tracking):
+        if not seen.claim(event_id):
             return JSONResponse({"result": "already_processed"})
         failed = await _signal(
             request,
@@ -219,8 +241,8 @@ async def postal_callback(
             ),
         )
         if failed is not None:
+            seen.release(event_id)
             return failed
-        seen.add(event_id)
     log.info(
         "postal_callback_accepted tracking=%s status=%s dossier=%s", tracking, status, dossier.code
     )

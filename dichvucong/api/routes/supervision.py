@@ -17,7 +17,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, Field, model_validator
-from sqlmodel import col, select
+from sqlmodel import col, delete, select
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.service import RPCError
 
@@ -285,6 +285,7 @@ async def create_feedback(
     )
     session.add(row)
     session.commit()
+    session.close()  # no pooled connection held across the await
     try:
         await temporal.start_workflow(
             "FeedbackWorkflow",
@@ -303,7 +304,7 @@ async def create_feedback(
             task_queue=settings.task_queue,
         )
     except RPCError as exc:
-        session.delete(row)
+        session.execute(delete(Feedback).where(col(Feedback.code) == row.code))
         session.commit()
         raise DomainError(
             "temporal_unavailable", "Hệ thống đang bận, vui lòng gửi lại sau.", status=503
@@ -359,6 +360,7 @@ async def answer_feedback(
         raise Forbidden("other_agency", "Chỉ cán bộ của cơ quan được phản ánh mới trả lời.")
     if row.answered_at is not None:
         raise Conflict("already_answered", "Phản ánh, kiến nghị này đã được trả lời.")
+    session.close()  # no pooled connection held across the await
     handle = temporal.get_workflow_handle(code)
     try:
         state: FeedbackState = await handle.execute_update(
