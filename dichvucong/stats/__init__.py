@@ -13,6 +13,7 @@ from dichvucong.stats.periods import (
     date_range,
     quarter_period,
     report_period,
+    requested_period,
     year_period,
     year_to_date,
 )
@@ -25,6 +26,7 @@ __all__ = [
     "compute_statistics",
     "current_quarter",
     "date_range",
+    "requested_period",
     "province_rates",
     "quarter_period",
     "report_period",

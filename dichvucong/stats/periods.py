@@ -52,6 +52,17 @@ def current_quarter(now: datetime | None = None) -> Period:
     return quarter_period(local.year, (local.month - 1) // 3 + 1)
 
 
+def requested_period(
+    first: date | None, last: date | None, now: datetime | None = None
+) -> Period:
+    """The period a supervisor asked for: this quarter when neither day is given, else
+    [first or 1 January, last or today]. ValueError when ``last`` is before ``first``."""
+    if first is None and last is None:
+        return current_quarter(now)
+    today = (now or datetime.now(UTC)).astimezone(VN_TZ).date()
+    return date_range(first or date(today.year, 1, 1), last or today)
+
+
 def year_to_date(now: datetime | None = None) -> Period:
     local = (now or datetime.now(UTC)).astimezone(VN_TZ)
     return year_period(local.year)

@@ -35,6 +35,7 @@ from dichvucong.accounts.citizens import (
 from dichvucong.accounts.principal import Principal
 from dichvucong.api.deps import get_temporal
 from dichvucong.api.problems import Conflict, DomainError, Forbidden, NotFound
+from dichvucong.api.routes.dossiers import submission_service
 from dichvucong.catalog.models import ADMIN_LEVELS, SERVICE_LEVELS, Procedure
 from dichvucong.db.models import CitizenAccount, CitizenDocument, Dossier
 from dichvucong.dossiers import decisions
@@ -153,17 +154,6 @@ async def _read_form(request: Request, *, files: bool = False) -> FormData:
                 "too_large", "Dữ liệu gửi lên vượt quá dung lượng cho phép.", status=413
             )
     return await request.form(max_files=MAX_PARTS, max_fields=MAX_PARTS * 4)
-
-
-def _service(request: Request, temporal: Any) -> SubmissionService:
-    state = request.app.state
-    return SubmissionService(
-        settings=state.settings,
-        db=state.db,
-        catalog=state.catalog,
-        store=state.documents,
-        temporal=temporal,
-    )
 
 
 def _files(form: FormData, prefix: str) -> dict[str, list[UploadFile]]:
@@ -672,7 +662,7 @@ async def submit_post(request: Request, procedure_code: str) -> Response:
                 citizen = session.get(CitizenAccount, principal.id)
             assert citizen is not None
             temporal = await get_temporal(request)
-            dossier = await _service(request, temporal).submit(citizen=citizen, request=submission)
+            dossier = await submission_service(request, temporal).submit(citizen=citizen, request=submission)
         except SubmissionInvalid as exc:
             context = _submit_context(
                 request,
@@ -759,7 +749,7 @@ async def supplement_post(request: Request, code: str) -> Response:
         if dossier.status != "SUPPLEMENT_REQUESTED":
             raise Conflict("not_waiting_for_supplement", "Hồ sơ không ở trạng thái chờ bổ sung.")
         temporal = await get_temporal(request)
-        service = _service(request, temporal)
+        service = submission_service(request, temporal)
         procedure = service.catalog.procedures[dossier.procedure_code]
         refs = await _supplement_documents(request, service, procedure, principal, form)
         note = _text(form, "note")[:2000]

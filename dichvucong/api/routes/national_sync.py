@@ -4,7 +4,7 @@ acknowledged yet) and the sync rate per agency — for supervisors (role
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
@@ -12,9 +12,8 @@ from fastapi import APIRouter, Query
 from dichvucong.api.deps import CatalogDep, CurrentOfficial, SessionDep, SettingsDep
 from dichvucong.api.problems import DomainError
 from dichvucong.api.routes.supervision import narrow, supervised_agencies
-from dichvucong.calendar.work_calendar import VN_TZ
 from dichvucong.integrations.national import sync_rates, sync_records
-from dichvucong.stats import current_quarter, date_range
+from dichvucong.stats import requested_period
 
 router = APIRouter(tags=["supervision"])
 
@@ -35,14 +34,10 @@ def national_sync(
     person) and, over [from, to] (default this quarter), per agency: dossiers
     received, dossiers the national portal acknowledged, and their ratio."""
     scope = narrow(supervised_agencies(principal, settings), agency, catalog)
-    if from_ is None and to is None:
-        period = current_quarter()
-    else:
-        today = datetime.now(UTC).astimezone(VN_TZ).date()
-        try:
-            period = date_range(from_ or date(today.year, 1, 1), to or today)
-        except ValueError as exc:
-            raise DomainError("bad_period", "Ngày kết thúc trước ngày bắt đầu.") from exc
+    try:
+        period = requested_period(from_, to)
+    except ValueError as exc:
+        raise DomainError("bad_period", "Ngày kết thúc trước ngày bắt đầu.") from exc
     rows = sync_records(session, status=status, agencies=scope, limit=limit)
     rates = sync_rates(session, period.start, period.end, scope)
     return {

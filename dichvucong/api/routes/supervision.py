@@ -37,7 +37,7 @@ from dichvucong.catalog import Catalog
 from dichvucong.db.models import Dossier
 from dichvucong.feedback.messages import FeedbackAnswerInput, FeedbackInput, FeedbackState
 from dichvucong.feedback.models import Feedback, FeedbackKind
-from dichvucong.stats import RATE_NAMES, Indicators, current_quarter, date_range
+from dichvucong.stats import RATE_NAMES, Indicators, requested_period
 from dichvucong.stats.indicators import compute_statistics
 
 router = APIRouter(tags=["supervision"])
@@ -94,14 +94,10 @@ def get_stats(
     """Indicators over [from, to] (whole days, Vietnam time; default: this quarter).
     Rates are fractions 0–1 (null when nothing to divide)."""
     scope = narrow(supervised_agencies(principal, settings), agency, catalog)
-    if from_ is None and to is None:
-        period = current_quarter()
-    else:
-        today = datetime.now(UTC).astimezone(VN_TZ).date()
-        try:
-            period = date_range(from_ or date(today.year, 1, 1), to or today)
-        except ValueError as exc:
-            raise DomainError("bad_period", "Ngày kết thúc trước ngày bắt đầu.") from exc
+    try:
+        period = requested_period(from_, to)
+    except ValueError as exc:
+        raise DomainError("bad_period", "Ngày kết thúc trước ngày bắt đầu.") from exc
     stats = compute_statistics(
         session,
         period,

@@ -15,7 +15,7 @@ from dichvucong.api.problems import DomainError
 from dichvucong.api.routes.supervision import narrow, supervised_agencies
 from dichvucong.calendar.work_calendar import VN_TZ
 from dichvucong.reports.model import Report
-from dichvucong.stats import current_quarter, date_range
+from dichvucong.stats import requested_period
 from dichvucong.stats.dashboard import (
     build_board,
     queries,
@@ -72,18 +72,14 @@ def dashboard(
 ) -> HTMLResponse:
     scope = narrow(supervised_agencies(principal, settings), agency or None, catalog)
     now = datetime.now(UTC)
-    if from_ is None and to is None:
-        period = current_quarter(now)
-    else:
-        today = now.astimezone(VN_TZ).date()
-        try:
-            period = date_range(from_ or date(today.year, 1, 1), to or today)
-        except ValueError as exc:
-            raise DomainError(
-                "invalid_period",
-                "Khoảng thời gian không hợp lệ: ngày kết thúc phải sau ngày bắt đầu.",
-                status=422,
-            ) from exc
+    try:
+        period = requested_period(from_, to, now)
+    except ValueError as exc:
+        raise DomainError(
+            "invalid_period",
+            "Khoảng thời gian không hợp lệ: ngày kết thúc phải sau ngày bắt đầu.",
+            status=422,
+        ) from exc
     board = build_board(session, calendar, agencies=scope, now=now)
     stats = compute_statistics(
         session,
