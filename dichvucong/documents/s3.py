@@ -31,9 +31,9 @@ from botocore.exceptions import ClientError
 from dichvucong.documents.media import DEFAULT_ALLOWED, JPEG, PNG, check_image
 from dichvucong.documents.store import (
     _SHA256,
-    CHUNK,
     DocumentNotFound,
     StoredRef,
+    _aread_chunks,
     _read_chunks,
     _Spool,
     check_sha256,
@@ -148,13 +148,8 @@ class S3DocumentStore:
         file is always removed."""
         spool = self._spool(max_bytes)
         try:
-            read = getattr(source, "read", None)
-            if callable(read):
-                while chunk := await read(CHUNK):
-                    spool.feed(chunk)
-            else:
-                async for chunk in source:
-                    spool.feed(chunk)
+            async for chunk in _aread_chunks(source):
+                spool.feed(chunk)
         except BaseException:
             spool.discard()
             raise

@@ -19,7 +19,7 @@ import logging
 import os
 import re
 import tempfile
-from collections.abc import AsyncIterable, Iterable, Iterator
+from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -149,6 +149,17 @@ def _read_chunks(source: Iterable[bytes] | IO[bytes]) -> Iterator[bytes]:
         yield from source  # type: ignore[misc]
 
 
+async def _aread_chunks(source: AsyncIterable[bytes] | Any) -> AsyncIterator[bytes]:
+    """``request.stream()``, or an object with an async ``read(n)`` (``UploadFile``)."""
+    read = getattr(source, "read", None)
+    if callable(read):
+        while chunk := await read(CHUNK):
+            yield chunk
+    else:
+        async for chunk in source:
+            yield chunk
+
+
 class LocalDocumentStore:
     def __init__(self, root: Path, max_bytes: int = 10 * 1024 * 1024,
                  allowed: Iterable[str] = DEFAULT_ALLOWED,
@@ -207,13 +218,8 @@ class LocalDocumentStore:
         on the event loop; call ``put_stream`` in a thread for very slow disks.)"""
         spool = self._spool(max_bytes)
         try:
-            read = getattr(source, "read", None)
-            if callable(read):
-                while chunk := await read(CHUNK):
-                    spool.feed(chunk)
-            else:
-                async for chunk in source:
-                    spool.feed(chunk)
+            async for chunk in _aread_chunks(source):
+                spool.feed(chunk)
             return self._commit(spool)
         except BaseException:
             spool.discard()
