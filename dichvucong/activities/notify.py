@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import select
+from sqlmodel import col, select
 from temporalio import activity
 
 from dichvucong.activities.contracts import NotifyRequest
@@ -100,53 +100,58 @@ class Dispatcher:
 
     def deliver(self, message: OutgoingMessage) -> int:
         """Returns how many new messages were created (0 on a retry)."""
-        created = 1 if self._claim(message, "inapp") else 0
-        for channel in self._channels:
-            # Claim, then send; a failed send gives the claim back so the retry
-            # sends it. The adapters pass (case, seq, channel) as their own
-            # idempotency key, which covers a send that timed out after delivery.
-            if self._claim(message, channel.name):
-                try:
-                    channel.send(message)
-                except Exception:
-                    self._release(message, channel.name)
-                    raise
-                created += 1
+        claimed = self._claim(message, ["inapp", *(c.name for c in self._channels)])
+        created = 1 if "inapp" in claimed else 0
+        pending = [c for c in self._channels if c.name in claimed]
+        for i, channel in enumerate(pending):
+            # Claimed, then sent; a failed send gives back its claim and those of the
+            # channels not tried yet, so the retry sends them. The adapters pass (case,
+            # seq, channel) as their own idempotency key, which covers a send that timed
+            # out after delivery.
+            try:
+                channel.send(message)
+            except Exception:
+                self._release(message, [c.name for c in pending[i:]])
+                raise
+            created += 1
         return created
 
-    def _claim(self, message: OutgoingMessage, channel: str) -> bool:
-        with self._db.session() as session:
-            session.add(
-                Notification(
-                    dossier_code=message.dossier_code,
-                    seq=message.seq,
-                    channel=channel,
-                    recipient=message.recipient,
-                    kind=message.kind,
-                    subject=message.subject,
-                    body=message.body,
-                )
-            )
-            try:
-                session.commit()
-            except IntegrityError:
-                session.rollback()
-                return False
-        return True
+    def _claim(self, message: OutgoingMessage, channels: list[str]) -> set[str]:
+        """Claims every channel's row in one transaction (one commit per notice, not
+        one per channel); returns the channels claimed now, not by an earlier attempt."""
+        for _ in range(3):
+            with self._db.session() as session:
+                taken = set(session.exec(self._rows(message, channels, Notification.channel)))
+                fresh = {c for c in channels if c not in taken}
+                session.add_all(
+                    Notification(dossier_code=message.dossier_code, seq=message.seq,
+                                 channel=channel, recipient=message.recipient,
+                                 kind=message.kind, subject=message.subject, body=message.body)
+                    for channel in fresh
+                )  # fmt: skip
+                try:
+                    session.commit()
+                except IntegrityError:
+                    # A concurrent attempt of the same notice claimed some: look again.
+                    session.rollback()
+                    continue
+                return fresh
+        return set()
 
-    def _release(self, message: OutgoingMessage, channel: str) -> None:
+    def _release(self, message: OutgoingMessage, channels: list[str]) -> None:
         with self._db.session() as session:
-            row = session.exec(
-                select(Notification).where(
-                    Notification.dossier_code == message.dossier_code,
-                    Notification.seq == message.seq,
-                    Notification.channel == channel,
-                    Notification.recipient == message.recipient,
-                )
-            ).first()
-            if row is not None:
+            for row in session.exec(self._rows(message, channels, Notification)):
                 session.delete(row)
-                session.commit()
+            session.commit()
+
+    @staticmethod
+    def _rows(message: OutgoingMessage, channels: list[str], what: Any) -> Any:
+        return select(what).where(
+            Notification.dossier_code == message.dossier_code,
+            Notification.seq == message.seq,
+            Notification.recipient == message.recipient,
+            col(Notification.channel).in_(channels),
+        )
 
 
 class NotifyActivities:

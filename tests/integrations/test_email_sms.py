@@ -113,6 +113,28 @@ def test_failed_send_is_retried_by_the_activity(db: Database, free_port) -> None
         assert len(smtp.store.messages()) == 1
 
 
+def test_a_failed_send_gives_back_the_channels_not_tried_yet(
+        db: Database, free_port, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """All channels are claimed in one transaction: when the email fails, the SMS after
+    it must not stay claimed and unsent."""
+    citizen = _citizen(db)
+    port = free_port()
+    sink = SmsSink(tmp_path / "sms.jsonl")
+    channels = [EmailChannel(db, host="127.0.0.1", port=port, public_base_url=BASE, timeout=2),
+                SmsChannel(db, sink, public_base_url=BASE)]  # fmt: skip
+    notify = NotifyActivities(db, channels=channels)
+    with pytest.raises(OSError):
+        notify.notify(_supplement_request(citizen))  # SMTP server down
+    assert sink.messages() == []
+    with db.session() as session:
+        assert [n.channel for n in session.exec(select(Notification)).all()] == ["inapp"]
+    with start_dev_smtp("127.0.0.1", port, MailStore()) as smtp:
+        assert notify.notify(_supplement_request(citizen)) == 2  # the email and the SMS
+        assert notify.notify(_supplement_request(citizen)) == 0
+        assert len(smtp.store.messages()) == 1
+    assert len(sink.messages()) == 1
+
+
 def test_no_email_without_an_address_or_for_agency_notices(
         db: Database, smtp: DevSmtpServer) -> None:
     citizen = _citizen(db, email=None)
