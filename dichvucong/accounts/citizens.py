@@ -4,16 +4,19 @@ official by username)."""
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import date
 
 from pydantic import BaseModel, Field
-from sqlalchemy import or_
+from sqlalchemy import Table, bindparam, or_
+from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from dichvucong.accounts.identity import MESSAGES, PHONE, check_id_number, normalise_phone
 from dichvucong.accounts.passwords import hash_password, verify_password
 from dichvucong.accounts.principal import Principal
+from dichvucong.db.engine import Database
 from dichvucong.db.models import CitizenAccount, OfficialAccount
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -228,3 +231,24 @@ def load_principal(session: Session, subject: str) -> Principal | None:
         official = session.get(OfficialAccount, int(raw_id))
         return principal_of(official) if official and official.active else None
     return None
+
+
+@dataclass(frozen=True)
+class CitizenContact:
+    full_name: str
+    email: str | None
+    phone: str | None
+
+
+_citizens: Table = CitizenAccount.__table__  # type: ignore[attr-defined]
+_CONTACT = sa_select(_citizens.c.full_name, _citizens.c.email, _citizens.c.phone).where(
+    _citizens.c.id == bindparam("id")
+)
+
+
+def contact_of(db: Database, citizen_id: int) -> CitizenContact | None:
+    """Where the notice channels reach a citizen (one indexed read, no ORM object:
+    every notice to a citizen asks)."""
+    with db.engine.connect() as conn:
+        row = conn.execute(_CONTACT, {"id": citizen_id}).first()
+    return CitizenContact(row.full_name, row.email, row.phone) if row else None

@@ -10,15 +10,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
+from sqlalchemy import Table, bindparam, delete, insert, select
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import col, select
 from temporalio import activity
 
 from dichvucong.activities.contracts import NotifyRequest
 from dichvucong.db.engine import Database
-from dichvucong.db.models import Notification
+from dichvucong.db.models import Notification, utcnow
 from dichvucong.workflows import texts
 
 SUBJECTS: dict[str, str] = {
@@ -119,16 +119,20 @@ class Dispatcher:
     def _claim(self, message: OutgoingMessage, channels: list[str]) -> set[str]:
         """Claims every channel's row in one transaction (one commit per notice, not
         one per channel); returns the channels claimed now, not by an earlier attempt."""
+        key = {"c": message.dossier_code, "s": message.seq, "r": message.recipient}
         for _ in range(3):
             with self._db.session() as session:
-                taken = set(session.exec(self._rows(message, channels, Notification.channel)))
+                conn = session.connection()
+                taken = set(conn.scalars(_CLAIMED, key))
                 fresh = {c for c in channels if c not in taken}
-                session.add_all(
-                    Notification(dossier_code=message.dossier_code, seq=message.seq,
-                                 channel=channel, recipient=message.recipient,
-                                 kind=message.kind, subject=message.subject, body=message.body)
-                    for channel in fresh
-                )  # fmt: skip
+                if fresh:
+                    now = utcnow()
+                    conn.execute(_CLAIM, [
+                        {"dossier_code": message.dossier_code, "seq": message.seq,
+                         "channel": channel, "recipient": message.recipient,
+                         "kind": message.kind, "subject": message.subject,
+                         "body": message.body, "created_at": now}
+                        for channel in fresh])  # fmt: skip
                 try:
                     session.commit()
                 except IntegrityError:
@@ -140,18 +144,22 @@ class Dispatcher:
 
     def _release(self, message: OutgoingMessage, channels: list[str]) -> None:
         with self._db.session() as session:
-            for row in session.exec(self._rows(message, channels, Notification)):
-                session.delete(row)
+            session.connection().execute(_RELEASE, {
+                "c": message.dossier_code, "s": message.seq, "r": message.recipient,
+                "channels": channels})  # fmt: skip
             session.commit()
 
-    @staticmethod
-    def _rows(message: OutgoingMessage, channels: list[str], what: Any) -> Any:
-        return select(what).where(
-            Notification.dossier_code == message.dossier_code,
-            Notification.seq == message.seq,
-            Notification.recipient == message.recipient,
-            col(Notification.channel).in_(channels),
-        )
+
+_notices: Table = Notification.__table__  # type: ignore[attr-defined]
+# Built once, values bound at execution: a notice is written at every transition.
+_CLAIMED = select(_notices.c.channel).where(
+    _notices.c.dossier_code == bindparam("c"), _notices.c.seq == bindparam("s"),
+    _notices.c.recipient == bindparam("r"))  # fmt: skip
+_CLAIM = insert(_notices)
+_RELEASE = delete(_notices).where(
+    _notices.c.dossier_code == bindparam("c"), _notices.c.seq == bindparam("s"),
+    _notices.c.recipient == bindparam("r"),
+    _notices.c.channel.in_(bindparam("channels", expanding=True)))  # fmt: skip
 
 
 class NotifyActivities:

@@ -21,9 +21,9 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+from dichvucong.accounts.citizens import contact_of
 from dichvucong.activities.notify import OutgoingMessage
 from dichvucong.db.engine import Database
-from dichvucong.db.models import CitizenAccount
 from dichvucong.workflows import texts
 
 log = logging.getLogger("dichvucong.integrations.email")
@@ -111,11 +111,10 @@ class EmailChannel:
     def _citizen(self, citizen_id: int | None) -> tuple[str, str] | None:
         if citizen_id is None:
             return None
-        with self._db.session() as session:
-            citizen = session.get(CitizenAccount, citizen_id)
-            if citizen is None or not citizen.email:
-                return None
-            return citizen.email, citizen.full_name
+        contact = contact_of(self._db, citizen_id)
+        if contact is None or not contact.email:
+            return None
+        return contact.email, contact.full_name
 
     def send(self, message: OutgoingMessage) -> None:
         if not message.recipient.startswith("citizen:"):

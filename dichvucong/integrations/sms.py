@@ -20,9 +20,9 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from dichvucong.accounts.citizens import contact_of
 from dichvucong.activities.notify import OutgoingMessage
 from dichvucong.db.engine import Database
-from dichvucong.db.models import CitizenAccount
 from dichvucong.integrations.email import dossier_link, guess_status
 
 GSM_SEGMENT = 160
@@ -129,9 +129,8 @@ class SmsChannel:
     def send(self, message: OutgoingMessage) -> None:
         if not message.recipient.startswith("citizen:") or message.citizen_id is None:
             return
-        with self._db.session() as session:
-            citizen = session.get(CitizenAccount, message.citizen_id)
-            phone = citizen.phone if citizen is not None else None
+        contact = contact_of(self._db, message.citizen_id)
+        phone = contact.phone if contact is not None else None
         if not phone:
             return
         self.sink.add(SmsRecord(
