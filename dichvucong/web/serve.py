@@ -29,9 +29,10 @@ class TcpConfig(uvicorn.Config):
 
 
 def serve(*, host: str, port: int, workers: int = 1, log_level: str = "info") -> None:
-    config = TcpConfig(
-        APP, factory=True, host=host, port=port, workers=workers, log_level=log_level
-    )
+    # httptools and uvloop are dependencies: named here so a missing one fails loudly
+    # instead of silently falling back to the pure-Python parser and loop.
+    config = TcpConfig(APP, factory=True, host=host, port=port, workers=workers,
+                       log_level=log_level, http="httptools", loop="uvloop")  # fmt: skip
     if config.workers > 1:
         Multiprocess(config, sockets=[config.bind_socket()]).run()
     else:
