@@ -153,3 +153,28 @@ async def test_lockout_same_answer_for_unknown_accounts_and_recovery(tmp_path: P
         assert len(failed) == 6 and all(e.actor.startswith("login:") for e in failed)
         assert all("giamsat" not in f"{e.actor}{e.detail}" for e in failed)
         assert [e.actor for e in events if e.action == "login"] == ["official:1"]
+
+
+async def test_a_deactivated_official_loses_access_at_once(tmp_path: Path) -> None:
+    """Tokens are checked against the account on every request, not only at sign-in."""
+    from dichvucong.db.models import OfficialAccount
+
+    async with app(tmp_path) as a:
+        token = await a.http.post(
+            "/api/v1/auth/token", data={"username": "giamsat", "password": PASSWORD}
+        )
+        headers = {"Authorization": f"Bearer {token.json()['access_token']}"}
+        me = await a.http.get("/api/v1/me", headers=headers)
+        assert me.status_code == 200, me.text
+        assert me.json()["kind"] == "official" and me.json()["roles"] == ["supervisor"]
+        assert me.json()["agency_code"] == STP
+        with a.db.session() as session:
+            official = session.exec(
+                select(OfficialAccount).where(OfficialAccount.username == "giamsat")
+            ).one()
+            official.active = False
+            session.add(official)
+            session.commit()
+        gone = await a.http.get("/api/v1/me", headers=headers)
+        assert gone.status_code == 401
+        assert gone.json()["detail"] == "Vui lòng đăng nhập."
