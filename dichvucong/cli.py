@@ -32,6 +32,7 @@ def _cmd_api(args: argparse.Namespace) -> int:
         host=args.host or settings.http_host,
         port=args.port or settings.http_port,
         workers=args.workers or 1,
+        trusted_proxies=settings.trusted_proxies,
     )
     return 0
 

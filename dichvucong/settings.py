@@ -74,6 +74,12 @@ class Settings(BaseSettings):
     # Web
     http_host: str = Field("127.0.0.1", description="Address the web app listens on.")
     http_port: int = Field(8000, description="Port the web app listens on.")
+    trusted_proxies: str = Field(
+        "127.0.0.1,::1",
+        description="Addresses or networks (CIDR, comma-separated) of the reverse proxies whose "
+        "X-Forwarded-For/-Proto the web app believes: the citizen's address for rate limits "
+        "and the audit log. Anything else that sends them is ignored.",
+    )
     public_base_url: str = Field(
         "http://127.0.0.1:8000", description="Public URL of the portal (links, QR codes)."
     )

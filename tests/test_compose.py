@@ -91,3 +91,19 @@ def test_setup_job_uses_the_namespace_the_apps_use(compose: dict[str, Any]) -> N
     namespace = environment(services["worker"])["DVC_TEMPORAL_NAMESPACE"]
     assert environment(setup)["NAMESPACE"] == namespace
     assert environment(services["api"])["DVC_TEMPORAL_NAMESPACE"] == namespace
+
+
+def test_the_api_believes_forwarded_addresses_from_the_proxy_only(compose: dict[str, Any]) -> None:
+    """Behind nginx every request comes from the proxy's container: unless the API trusts
+    exactly that address, every citizen shares one rate-limit bucket (or, trusting all,
+    anyone can pick their own address with a header)."""
+    import ipaddress
+
+    trusted = environment(compose["services"]["api"])["DVC_TRUSTED_PROXIES"]
+    proxy_address = compose["services"]["proxy"]["networks"]["default"]["ipv4_address"]
+    assert trusted == proxy_address
+    [pool] = compose["networks"]["default"]["ipam"]["config"]
+    assert ipaddress.ip_address(proxy_address) in ipaddress.ip_network(pool["subnet"])
+    # nginx appends the peer it saw; uvicorn takes the rightmost untrusted address.
+    nginx = compose["configs"]["nginx-conf"]["content"]
+    assert "proxy_set_header X-Forwarded-For $$proxy_add_x_forwarded_for;" in nginx

@@ -25,8 +25,8 @@ CSV_COLUMNS = ("id", "at", "actor", "action", "dossier_code", "ip", "detail")
 
 
 def client_ip(request: Request | None) -> str | None:
-    """The peer address as the ASGI server reports it (run uvicorn with
-    ``--proxy-headers`` behind the reverse proxy so this is the citizen's address)."""
+    """The peer address as the ASGI server reports it: the citizen's when the request
+    came through a proxy listed in ``DVC_TRUSTED_PROXIES`` (``web/serve.py``)."""
     if request is None or request.client is None:
         return None
     return request.client.host[:64]

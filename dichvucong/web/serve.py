@@ -28,11 +28,22 @@ class TcpConfig(uvicorn.Config):
         return sock
 
 
-def serve(*, host: str, port: int, workers: int = 1, log_level: str = "info") -> None:
+def api_config(*, host: str, port: int, workers: int = 1, trusted_proxies: str = "127.0.0.1",
+               log_level: str = "info") -> TcpConfig:
     # httptools and uvloop are dependencies: named here so a missing one fails loudly
-    # instead of silently falling back to the pure-Python parser and loop.
-    config = TcpConfig(APP, factory=True, host=host, port=port, workers=workers,
-                       log_level=log_level, http="httptools", loop="uvloop")  # fmt: skip
+    # instead of silently falling back to the pure-Python parser and loop. Behind a
+    # reverse proxy on another host (docker-compose), uvicorn's default of trusting
+    # X-Forwarded-For only from 127.0.0.1 would make every citizen the proxy's address:
+    # one rate-limit bucket for the whole province.
+    return TcpConfig(APP, factory=True, host=host, port=port, workers=workers,
+                     log_level=log_level, http="httptools", loop="uvloop", proxy_headers=True,
+                     forwarded_allow_ips=trusted_proxies)  # fmt: skip
+
+
+def serve(*, host: str, port: int, workers: int = 1, trusted_proxies: str = "127.0.0.1",
+          log_level: str = "info") -> None:
+    config = api_config(host=host, port=port, workers=workers, trusted_proxies=trusted_proxies,
+                        log_level=log_level)  # fmt: skip
     if config.workers > 1:
         Multiprocess(config, sockets=[config.bind_socket()]).run()
     else:
