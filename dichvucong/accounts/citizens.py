@@ -16,6 +16,7 @@ from sqlmodel import Session, select
 from dichvucong.accounts.identity import MESSAGES, PHONE, check_id_number, normalise_phone
 from dichvucong.accounts.passwords import hash_password, verify_password
 from dichvucong.accounts.principal import Principal
+from dichvucong.accounts.tokens import InvalidToken, read_token
 from dichvucong.db.engine import Database
 from dichvucong.db.models import CitizenAccount, OfficialAccount
 
@@ -218,6 +219,19 @@ def authenticate(*, session: Session, username: str, password: str) -> Principal
         verify_password(_DUMMY_HASH, password)
         return None
     return principal_of(citizen) if verify_password(citizen.password_hash, password) else None
+
+
+def principal_for_token(db: Database, secret: str, raw: str | None) -> Principal | None:
+    """The account a token of ours names, when the token is valid and unexpired and the
+    account still exists (and, for an official, is active); a short session of its own."""
+    if not raw:
+        return None
+    try:
+        claims = read_token(secret, raw)
+    except InvalidToken:
+        return None
+    with db.session() as session:
+        return load_principal(session, claims.subject)
 
 
 def load_principal(session: Session, subject: str) -> Principal | None:

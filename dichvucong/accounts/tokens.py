@@ -13,9 +13,19 @@ import json
 import time
 from dataclasses import dataclass
 
+# Pages carry the same token as the API's bearer header, in this HttpOnly cookie.
+SESSION_COOKIE = "dvc_session"
+
 
 class InvalidToken(ValueError):
     pass
+
+
+def bearer_token(authorization: str) -> str | None:
+    """The token of an ``Authorization: Bearer …`` header value, if it is one."""
+    if authorization.lower().startswith("bearer "):
+        return authorization[7:].strip() or None
+    return None
 
 
 @dataclass(frozen=True)

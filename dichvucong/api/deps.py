@@ -11,9 +11,9 @@ from fastapi.security import OAuth2PasswordBearer
 from sqlmodel import Session
 from temporalio.client import Client
 
-from dichvucong.accounts.citizens import load_principal
+from dichvucong.accounts.citizens import principal_for_token
 from dichvucong.accounts.principal import Principal
-from dichvucong.accounts.tokens import InvalidToken, read_token
+from dichvucong.accounts.tokens import SESSION_COOKIE
 from dichvucong.api.problems import DomainError, Forbidden
 from dichvucong.calendar import WorkCalendar
 from dichvucong.catalog import Catalog
@@ -71,20 +71,12 @@ DocumentStoreDep = Annotated[DocumentStore, Depends(get_document_store)]
 
 # --- who is calling ----------------------------------------------------------------
 
-SESSION_COOKIE = "dvc_session"
 _bearer = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 
 
 def _principal_from_request(request: Request, token: str | None) -> Principal | None:
     raw = token or request.cookies.get(SESSION_COOKIE)
-    if not raw:
-        return None
-    try:
-        claims = read_token(request.app.state.settings.secret_key, raw)
-    except InvalidToken:
-        return None
-    with request.app.state.db.session() as session:
-        return load_principal(session, claims.subject)
+    return principal_for_token(request.app.state.db, request.app.state.settings.secret_key, raw)
 
 
 def optional_principal(

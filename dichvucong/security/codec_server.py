@@ -22,9 +22,9 @@ from fastapi.responses import JSONResponse
 from google.protobuf import json_format
 from temporalio.api.common.v1 import Payload
 
-from dichvucong.accounts.citizens import load_principal
+from dichvucong.accounts.citizens import principal_for_token
 from dichvucong.accounts.principal import Principal
-from dichvucong.accounts.tokens import InvalidToken, read_token
+from dichvucong.accounts.tokens import SESSION_COOKIE, bearer_token
 from dichvucong.api.problems import DomainError, Forbidden
 from dichvucong.security.audit import client_ip, record_audit
 from dichvucong.security.codec import (
@@ -37,7 +37,6 @@ from dichvucong.security.codec import (
 from dichvucong.security.models import AuditAction
 from dichvucong.settings import Settings
 
-SESSION_COOKIE = "dvc_session"
 CODEC_ROLES = ("supervisor", "admin")
 MAX_BODY = 16 * 1024 * 1024
 ALLOW_HEADERS = "content-type, x-namespace, authorization"
@@ -64,20 +63,10 @@ def cors_headers(request: Request) -> dict[str, str]:
 def codec_caller(request: Request) -> Principal | None:
     """The official behind a bearer token of ours or the session cookie (the UI may
     also send its own access token, which is not ours: the cookie then decides)."""
-    settings = request.app.state.settings
-    candidates = []
-    authorization = request.headers.get("authorization", "")
-    if authorization.lower().startswith("bearer "):
-        candidates.append(authorization[7:].strip())
-    if cookie := request.cookies.get(SESSION_COOKIE):
-        candidates.append(cookie)
-    for raw in candidates:
-        try:
-            claims = read_token(settings.secret_key, raw)
-        except InvalidToken:
-            continue
-        with request.app.state.db.session() as session:
-            principal = load_principal(session, claims.subject)
+    secret = request.app.state.settings.secret_key
+    for raw in (bearer_token(request.headers.get("authorization", "")),
+                request.cookies.get(SESSION_COOKIE)):  # fmt: skip
+        principal = principal_for_token(request.app.state.db, secret, raw)
         if principal is not None:
             return principal
     return None

@@ -23,7 +23,7 @@ import math
 import threading
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,21 +32,15 @@ from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from dichvucong.accounts.tokens import InvalidToken, read_token
+from dichvucong.accounts.tokens import SESSION_COOKIE, InvalidToken, bearer_token, read_token
 from dichvucong.api.problems import problem, wants_page
 from dichvucong.security import lockout
 from dichvucong.security.audit import record_audit
 from dichvucong.security.models import AuditAction
 
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
-
 MESSAGE = "Bạn thao tác quá nhiều lần, vui lòng thử lại sau {n} giây."
-SESSION_COOKIE = "dvc_session"
 MAX_LOGIN_BODY = 64 * 1024
 
 # (method, path) -> bucket
@@ -146,11 +140,9 @@ def refusal(request: Request, status: int, detail: str, code: str, retry_after: 
 
 
 def _signed_in_subject(request: Request) -> str | None:
-    raw = None
-    authorization = request.headers.get("authorization", "")
-    if authorization.lower().startswith("bearer "):
-        raw = authorization[7:].strip()
-    raw = raw or request.cookies.get(SESSION_COOKIE)
+    raw = bearer_token(request.headers.get("authorization", "")) or request.cookies.get(
+        SESSION_COOKIE
+    )
     if not raw:
         return None
     try:

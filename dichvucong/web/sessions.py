@@ -9,10 +9,9 @@ import secrets
 
 from fastapi import Request, Response
 
-from dichvucong.accounts.citizens import load_principal
+from dichvucong.accounts.citizens import principal_for_token
 from dichvucong.accounts.principal import Principal
-from dichvucong.accounts.tokens import InvalidToken, issue_token, read_token
-from dichvucong.api.deps import SESSION_COOKIE
+from dichvucong.accounts.tokens import SESSION_COOKIE, InvalidToken, issue_token, read_token
 from dichvucong.settings import Settings
 
 
@@ -47,14 +46,7 @@ def page_principal(request: Request) -> Principal | None:
     """The signed-in person of a page request (cached on the request)."""
     if "principal" in request.scope.get("state", {}):
         return request.scope["state"]["principal"]
-    principal = None
-    raw = request.cookies.get(SESSION_COOKIE)
-    if raw:
-        try:
-            claims = read_token(request.app.state.settings.secret_key, raw)
-            with request.app.state.db.session() as session:
-                principal = load_principal(session, claims.subject)
-        except InvalidToken:
-            principal = None
+    principal = principal_for_token(request.app.state.db, request.app.state.settings.secret_key,
+                                    request.cookies.get(SESSION_COOKIE))  # fmt: skip
     request.scope.setdefault("state", {})["principal"] = principal
     return principal
