@@ -5,10 +5,14 @@ from __future__ import annotations
 import os
 import socket
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from dichvucong.db.engine import Database
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -52,3 +56,16 @@ def _subprocess_env(**overrides: str) -> dict[str, str]:
 def subprocess_env_fixture() -> Callable[..., dict[str, str]]:
     """``env = subprocess_env(DVC_HTTP_PORT="...")`` inside a test."""
     return _subprocess_env
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Iterator[Database]:
+    """A migrated SQLite read model of the test's own."""
+    from dichvucong.db.engine import Database
+    from dichvucong.db.migrate import upgrade
+
+    url = f"sqlite:///{tmp_path / 'read.db'}"
+    upgrade(url)
+    database = Database(url)
+    yield database
+    database.dispose()

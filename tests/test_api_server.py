@@ -4,7 +4,6 @@ address is taken from X-Forwarded-For only when a trusted proxy sends it."""
 from __future__ import annotations
 
 import asyncio
-import os
 import socket
 import subprocess
 import sys
@@ -19,7 +18,7 @@ from dichvucong.security.models import AuditAction, AuditEvent
 from dichvucong.seed import seed
 from dichvucong.settings import Settings
 from dichvucong.web.serve import TcpConfig
-from tests.conftest import free_port
+from tests.conftest import _subprocess_env, free_port
 
 
 async def _accepted_nodelay(listener: socket.socket) -> int:
@@ -61,9 +60,9 @@ def _client_address_seen(tmp_path: Path, trusted_proxies: str) -> str | None:
     settings = Settings(var_dir=tmp_path, environment="test", secret_key="test-secret-0123456789")
     seed(settings)
     port = free_port()
-    env = {**os.environ, "DVC_VAR_DIR": str(tmp_path), "DVC_ENVIRONMENT": "test",
-           "DVC_SECRET_KEY": settings.secret_key, "DVC_TRUSTED_PROXIES": trusted_proxies,
-           "DVC_TEMPORAL_ADDRESS": f"127.0.0.1:{free_port()}"}  # fmt: skip
+    env = _subprocess_env(DVC_VAR_DIR=str(tmp_path), DVC_ENVIRONMENT="test",
+                          DVC_SECRET_KEY=settings.secret_key, DVC_TRUSTED_PROXIES=trusted_proxies,
+                          DVC_TEMPORAL_ADDRESS=f"127.0.0.1:{free_port()}")  # fmt: skip
     api = subprocess.Popen([sys.executable, "-m", "dichvucong.cli", "api", "--port", str(port)],
                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
     try:

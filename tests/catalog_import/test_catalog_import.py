@@ -55,13 +55,6 @@ def data_dir(tmp_path: Path) -> Path:
     return target
 
 
-@pytest.fixture
-def db(tmp_path: Path) -> Database:
-    url = f"sqlite:///{tmp_path / 'read.db'}"
-    upgrade(url)
-    return Database(url)
-
-
 def export_json(tmp_path: Path, *rows: list[str], extra: dict[str, str] | None = None) -> Path:
     path = tmp_path / "export.json"
     items = [dict(zip(HEADERS, r, strict=True)) | (extra or {}) for r in rows]

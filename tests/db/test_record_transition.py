@@ -5,14 +5,12 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, datetime
-from pathlib import Path
 
 from sqlmodel import select
 
 from dichvucong.activities.contracts import DossierSnapshot, TransitionRecord
 from dichvucong.activities.records import RecordActivities
 from dichvucong.db.engine import Database
-from dichvucong.db.migrate import upgrade
 from dichvucong.db.models import Dossier, DossierDocument, DossierEvent
 from dichvucong.workflows.messages import DocumentRef
 
@@ -36,55 +34,43 @@ def _record(seq: int, status: str, *, docs: int = 1, kind: str = "submitted") ->
     )  # fmt: skip
 
 
-def test_each_transition_is_written_once_and_never_backwards(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'rm.db'}"
-    upgrade(url)
-    db = Database(url)
+def test_each_transition_is_written_once_and_never_backwards(db: Database) -> None:
     records = RecordActivities(db)
-    try:
-        # The API created the row at submission, with its own keys in state.
-        with db.session() as session:
-            session.add(Dossier(code=CODE, procedure_code="ly-lich-tu-phap", agency_code=AGENCY,
-                                submitted_at=SUBMITTED, form_data={"ho_ten": "An"},
-                                state={"fee_lines": [{"amount": 200_000}]}))  # fmt: skip
-            session.commit()
-        assert records.record_transition(_record(0, "SUBMITTED", docs=2)) is True
-        assert records.record_transition(_record(0, "SUBMITTED", docs=2)) is False  # a retry
-        assert records.record_transition(_record(2, "COMPLETED", docs=1, kind="result")) is True
-        late = _record(1, "PROCESSING", docs=2)
-        assert records.record_transition(late) is True  # its event is kept ...
-        with db.session() as session:
-            row = session.get(Dossier, CODE)
-            assert row is not None
-            # ... but it does not move the dossier back
-            assert (row.status, row.last_seq) == ("COMPLETED", 2)
-            assert row.state == {"fee_lines": [{"amount": 200_000}], "seq": 2}
-            assert row.form_data == {"ho_ten": "An"}
-            assert row.fee_amount == 200_000 and row.due_at == SUBMITTED.replace(day=27)
-            assert row.updated_at is not None and row.updated_at.tzinfo is not None
-            events = session.exec(select(DossierEvent).where(DossierEvent.dossier_code == CODE))
-            assert [(e.seq, e.to_status, e.note, e.data) for e in events] == [
-                (0, "SUBMITTED", "n0", {"seq": 0}), (1, "PROCESSING", "n1", {"seq": 1}),
-                (2, "COMPLETED", "n2", {"seq": 2})]  # fmt: skip
-            docs = session.exec(select(DossierDocument).order_by(DossierDocument.id)).all()
-            assert [(d.kind, d.slot) for d in docs] == [
-                ("submitted", "giay_0"), ("submitted", "giay_1"), ("result", "giay_0")]  # fmt: skip
-            assert docs[0].added_at == SUBMITTED.replace(hour=1)
-    finally:
-        db.dispose()
+    # The API created the row at submission, with its own keys in state.
+    with db.session() as session:
+        session.add(Dossier(code=CODE, procedure_code="ly-lich-tu-phap", agency_code=AGENCY,
+                            submitted_at=SUBMITTED, form_data={"ho_ten": "An"},
+                            state={"fee_lines": [{"amount": 200_000}]}))  # fmt: skip
+        session.commit()
+    assert records.record_transition(_record(0, "SUBMITTED", docs=2)) is True
+    assert records.record_transition(_record(0, "SUBMITTED", docs=2)) is False  # a retry
+    assert records.record_transition(_record(2, "COMPLETED", docs=1, kind="result")) is True
+    late = _record(1, "PROCESSING", docs=2)
+    assert records.record_transition(late) is True  # its event is kept ...
+    with db.session() as session:
+        row = session.get(Dossier, CODE)
+        assert row is not None
+        # ... but it does not move the dossier back
+        assert (row.status, row.last_seq) == ("COMPLETED", 2)
+        assert row.state == {"fee_lines": [{"amount": 200_000}], "seq": 2}
+        assert row.form_data == {"ho_ten": "An"}
+        assert row.fee_amount == 200_000 and row.due_at == SUBMITTED.replace(day=27)
+        assert row.updated_at is not None and row.updated_at.tzinfo is not None
+        events = session.exec(select(DossierEvent).where(DossierEvent.dossier_code == CODE))
+        assert [(e.seq, e.to_status, e.note, e.data) for e in events] == [
+            (0, "SUBMITTED", "n0", {"seq": 0}), (1, "PROCESSING", "n1", {"seq": 1}),
+            (2, "COMPLETED", "n2", {"seq": 2})]  # fmt: skip
+        docs = session.exec(select(DossierDocument).order_by(DossierDocument.id)).all()
+        assert [(d.kind, d.slot) for d in docs] == [
+            ("submitted", "giay_0"), ("submitted", "giay_1"), ("result", "giay_0")]  # fmt: skip
+        assert docs[0].added_at == SUBMITTED.replace(hour=1)
 
 
-def test_a_case_started_outside_the_api_gets_its_row(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'rm.db'}"
-    upgrade(url)
-    db = Database(url)
-    try:
-        first = replace(_record(0, "SUBMITTED"), documents=[])
-        assert RecordActivities(db).record_transition(first) is True
-        with db.session() as session:
-            row = session.get(Dossier, CODE)
-            assert row is not None
-            assert (row.status, row.last_seq, row.state) == ("SUBMITTED", 0, {"seq": 0})
-            assert row.submitted_at == SUBMITTED and row.channel == "online"
-    finally:
-        db.dispose()
+def test_a_case_started_outside_the_api_gets_its_row(db: Database) -> None:
+    first = replace(_record(0, "SUBMITTED"), documents=[])
+    assert RecordActivities(db).record_transition(first) is True
+    with db.session() as session:
+        row = session.get(Dossier, CODE)
+        assert row is not None
+        assert (row.status, row.last_seq, row.state) == ("SUBMITTED", 0, {"seq": 0})
+        assert row.submitted_at == SUBMITTED and row.channel == "online"

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import socket
 import uuid
 import zlib
 from collections.abc import Iterator
@@ -21,7 +20,6 @@ from PIL import Image
 from sqlmodel import select
 
 from dichvucong.db.engine import Database
-from dichvucong.db.migrate import upgrade
 from dichvucong.db.models import (
     CitizenAccount,
     CitizenDocument,
@@ -40,23 +38,23 @@ from dichvucong.documents.media import UnsafeDocument
 from dichvucong.documents.s3 import S3DocumentStore
 from dichvucong.documents.store import DocumentNotFound
 from dichvucong.settings import Settings
+from tests.conftest import free_port
+from tests.documents.samples import (
+    JPEG,
+    PDF,
+    PNG,
+    check_async_sources,
+    check_file_like_sources_and_tiny_chunks,
+    chunks,
+)
 
-PDF = b"%PDF-1.7\n" + b"x" * 200_000 + b"\n%%EOF\n"
-JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"\x01" * 5000
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 100
 ACTIVE_PDF = b"%PDF-1.7\n1 0 obj<< /OpenAction << /S /JavaScript /JS (app.alert(1)) >> >>\n%%EOF"
 CREDENTIALS = {"access_key_id": "testing", "secret_access_key": "testing"}
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def endpoint() -> Iterator[str]:
-    port = _free_port()
+    port = free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     try:
@@ -100,20 +98,6 @@ def store(endpoint: str, bucket: str, tmp_path: Path) -> Iterator[S3DocumentStor
     built.close()
 
 
-@pytest.fixture
-def db(tmp_path: Path) -> Iterator[Database]:
-    url = f"sqlite:///{tmp_path / 'read.db'}"
-    upgrade(url)
-    database = Database(url)
-    yield database
-    database.dispose()
-
-
-def _chunks(data: bytes, size: int = 4096) -> Iterator[bytes]:
-    for i in range(0, len(data), size):
-        yield data[i : i + size]
-
-
 def _keys(s3: Any, bucket: str) -> list[str]:
     return [o["Key"] for o in s3.list_objects_v2(Bucket=bucket).get("Contents", [])]
 
@@ -123,7 +107,7 @@ def _spool_empty(store: S3DocumentStore) -> bool:
 
 
 def test_put_stream_is_content_addressed(store: S3DocumentStore, s3: Any) -> None:
-    ref = store.put_stream(_chunks(PDF))
+    ref = store.put_stream(chunks(PDF))
     sha = hashlib.sha256(PDF).hexdigest()
     assert (ref.sha256, ref.size, ref.media_type) == (sha, len(PDF), "application/pdf")
     key = f"documents/{sha[:2]}/{sha[2:4]}/{sha}"
@@ -138,26 +122,11 @@ def test_put_stream_is_content_addressed(store: S3DocumentStore, s3: Any) -> Non
 
 
 def test_file_like_sources_and_tiny_chunks(store: S3DocumentStore) -> None:
-    assert store.put_stream(io.BytesIO(JPEG)).media_type == "image/jpeg"
-    assert store.put_stream(_chunks(PNG, size=1)).media_type == "image/png"
+    check_file_like_sources_and_tiny_chunks(store)
 
 
 async def test_async_sources(store: S3DocumentStore) -> None:
-    async def gen() -> object:
-        for chunk in _chunks(PDF):
-            yield chunk
-
-    ref = await store.aput_stream(gen())
-    assert ref.sha256 == hashlib.sha256(PDF).hexdigest()
-
-    class Upload:  # the shape of FastAPI's UploadFile
-        def __init__(self, data: bytes) -> None:
-            self._io = io.BytesIO(data)
-
-        async def read(self, n: int = -1) -> bytes:
-            return self._io.read(n)
-
-    assert (await store.aput_stream(Upload(JPEG))).media_type == "image/jpeg"
+    await check_async_sources(store)
     assert store.exists(hashlib.sha256(JPEG).hexdigest())
     assert _spool_empty(store)
 
@@ -173,7 +142,7 @@ def test_never_overwritten(store: S3DocumentStore, s3: Any) -> None:
     ref = store.put_stream([PDF])
     key = store.key_for(ref.sha256)
     before = s3.head_object(Bucket=store.bucket, Key=key)
-    again = store.put_stream(_chunks(PDF, 999))
+    again = store.put_stream(chunks(PDF, 999))
     assert again == ref
     after = s3.head_object(Bucket=store.bucket, Key=key)
     assert uploads == ["put"]  # the second write found the object and uploaded nothing
@@ -234,7 +203,7 @@ def test_media_type_is_sniffed_from_content_not_name(store: S3DocumentStore, s3:
 
 async def test_unsafe_content_is_refused(store: S3DocumentStore, s3: Any) -> None:
     with pytest.raises(UnsafeDocument):
-        store.put_stream(_chunks(ACTIVE_PDF, size=7))  # names split across chunks
+        store.put_stream(chunks(ACTIVE_PDF, size=7))  # names split across chunks
     with pytest.raises(UnsafeDocument):
         await store.aput_stream(_agen(ACTIVE_PDF))
     hidden = zlib.compress(b"<< /Type /Action /S /JavaScript /JS (app.alert(1)) >>")
@@ -251,7 +220,7 @@ async def test_unsafe_content_is_refused(store: S3DocumentStore, s3: Any) -> Non
 
 
 async def _agen(data: bytes) -> Any:
-    for chunk in _chunks(data, size=16):
+    for chunk in chunks(data, size=16):
         yield chunk
 
 

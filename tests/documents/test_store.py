@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import io
 import os
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
@@ -13,7 +12,6 @@ import pytest
 from sqlmodel import select
 
 from dichvucong.db.engine import Database
-from dichvucong.db.migrate import upgrade
 from dichvucong.db.models import (
     CitizenAccount,
     CitizenDocument,
@@ -31,10 +29,14 @@ from dichvucong.documents import (
     sweep,
 )
 from dichvucong.settings import Settings
-
-PDF = b"%PDF-1.7\n" + b"x" * 200_000 + b"\n%%EOF\n"
-JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"\x01" * 5000
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 100
+from tests.documents.samples import (
+    JPEG,
+    PDF,
+    PNG,
+    check_async_sources,
+    check_file_like_sources_and_tiny_chunks,
+    chunks,
+)
 
 
 @pytest.fixture
@@ -42,22 +44,8 @@ def store(tmp_path: Path) -> LocalDocumentStore:
     return LocalDocumentStore(tmp_path / "docs", max_bytes=1024 * 1024)
 
 
-@pytest.fixture
-def db(tmp_path: Path) -> Iterator[Database]:
-    url = f"sqlite:///{tmp_path / 'read.db'}"
-    upgrade(url)
-    database = Database(url)
-    yield database
-    database.dispose()
-
-
-def _chunks(data: bytes, size: int = 4096) -> Iterator[bytes]:
-    for i in range(0, len(data), size):
-        yield data[i:i + size]
-
-
 def test_put_stream_is_content_addressed(store: LocalDocumentStore) -> None:
-    ref = store.put_stream(_chunks(PDF))
+    ref = store.put_stream(chunks(PDF))
     sha = hashlib.sha256(PDF).hexdigest()
     assert (ref.sha256, ref.size, ref.media_type) == (sha, len(PDF), "application/pdf")
     path = store.root / sha[:2] / sha[2:4] / sha
@@ -69,33 +57,18 @@ def test_put_stream_is_content_addressed(store: LocalDocumentStore) -> None:
 
 
 def test_file_like_sources_and_tiny_chunks(store: LocalDocumentStore) -> None:
-    assert store.put_stream(io.BytesIO(JPEG)).media_type == "image/jpeg"
-    assert store.put_stream(_chunks(PNG, size=1)).media_type == "image/png"
+    check_file_like_sources_and_tiny_chunks(store)
 
 
 async def test_async_sources(store: LocalDocumentStore) -> None:
-    async def gen() -> object:
-        for chunk in _chunks(PDF):
-            yield chunk
-
-    ref = await store.aput_stream(gen())
-    assert ref.sha256 == hashlib.sha256(PDF).hexdigest()
-
-    class Upload:  # the shape of FastAPI's UploadFile
-        def __init__(self, data: bytes) -> None:
-            self._io = io.BytesIO(data)
-
-        async def read(self, n: int = -1) -> bytes:
-            return self._io.read(n)
-
-    assert (await store.aput_stream(Upload(JPEG))).media_type == "image/jpeg"
+    await check_async_sources(store)
 
 
 def test_never_overwritten(store: LocalDocumentStore) -> None:
     ref = store.put_stream([PDF])
     path = store.path_for(ref.sha256)
     inode, mtime = path.stat().st_ino, path.stat().st_mtime_ns
-    again = store.put_stream(_chunks(PDF, 999))
+    again = store.put_stream(chunks(PDF, 999))
     assert again == ref
     assert (path.stat().st_ino, path.stat().st_mtime_ns) == (inode, mtime)
     assert not os.access(path, os.W_OK) or os.geteuid() == 0  # read-only (root ignores modes)

@@ -14,7 +14,6 @@ from sqlmodel import select
 from dichvucong.activities.contracts import NotifyRequest
 from dichvucong.activities.notify import NotifyActivities, OutgoingMessage
 from dichvucong.db.engine import Database
-from dichvucong.db.migrate import upgrade
 from dichvucong.db.models import CitizenAccount, Notification
 from dichvucong.integrations.email import EmailChannel, message_id
 from dichvucong.integrations.factory import build_channels
@@ -25,15 +24,6 @@ from dichvucong.simulators.mail import DevSmtpServer, MailStore, dev_mail_router
 CODE = "000.00.10.H19-250301-0042"
 VN = timezone(timedelta(hours=7))
 BASE = "http://dvc.test"
-
-
-@pytest.fixture
-def db(tmp_path: Path) -> Iterator[Database]:
-    url = f"sqlite:///{tmp_path / 'read.db'}"
-    upgrade(url)
-    database = Database(url)
-    yield database
-    database.dispose()
 
 
 @pytest.fixture

@@ -22,7 +22,6 @@ from dichvucong.api.problems import install_problem_handlers
 from dichvucong.api.routes.national_sync import router as national_router
 from dichvucong.catalog import load_catalog
 from dichvucong.db.engine import Database
-from dichvucong.db.migrate import upgrade
 from dichvucong.db.models import Dossier, NationalSync, OfficialAccount
 from dichvucong.integrations.national import (
     NationalPortalClient,
@@ -59,15 +58,6 @@ def portal() -> Iterator[Portal]:
     app.include_router(sim.router, prefix="/_sim/national")
     with ServerThread(app) as server:
         yield Portal(sim, f"{server.url}/_sim/national")
-
-
-@pytest.fixture
-def db(tmp_path: Path) -> Iterator[Database]:
-    url = f"sqlite:///{tmp_path / 'read.db'}"
-    upgrade(url)
-    database = Database(url)
-    yield database
-    database.dispose()
 
 
 def request(
