@@ -57,6 +57,43 @@ def chromium_path() -> str:
     return path
 
 
+@asynccontextmanager
+async def serving(app: Any, port: int) -> AsyncIterator[None]:
+    """``app`` under uvicorn on a loopback port, as a task of the test's own loop."""
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    task = asyncio.create_task(server.serve())
+    try:
+        for _ in range(200):
+            if server.started or task.done():
+                break
+            await asyncio.sleep(0.05)  # starting up, not waiting for time to pass
+        if not server.started:
+            raise RuntimeError(f"uvicorn did not start on port {port}")
+        yield
+    finally:
+        server.should_exit = True
+        try:
+            await asyncio.wait_for(task, timeout=10)
+        except TimeoutError:
+            task.cancel()
+
+
+@asynccontextmanager
+async def chromium() -> AsyncIterator[Any]:
+    """Debian's Chromium, headless, driven by Playwright (a ``Browser``)."""
+    executable = chromium_path()
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(
+            executable_path=executable, args=CHROMIUM_ARGS, headless=True
+        )
+        try:
+            yield browser
+        finally:
+            await browser.close()
+
+
 @dataclass
 class LivePortal:
     base_url: str
@@ -72,9 +109,7 @@ class LivePortal:
 
 @asynccontextmanager
 async def live_portal(tmp_path: Path) -> AsyncIterator[LivePortal]:
-    executable = chromium_path()
-    from playwright.async_api import async_playwright
-
+    chromium_path()  # skip (or fail in CI) before starting anything
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
     settings = Settings(
@@ -89,8 +124,6 @@ async def live_portal(tmp_path: Path) -> AsyncIterator[LivePortal]:
         test_server_existing_path=time_skipping_server_path()
     )
     db = Database(settings.resolved_database_url)
-    server: uvicorn.Server | None = None
-    serving: asyncio.Task[None] | None = None
     try:
         await register_search_attributes(env.client)
         world = OutsideWorld()
@@ -102,38 +135,16 @@ async def live_portal(tmp_path: Path) -> AsyncIterator[LivePortal]:
             calendar=WorkCalendar(),
         )
         app = create_app(settings, temporal=env.client)
-        server = uvicorn.Server(
-            uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
-        )
-        serving = asyncio.create_task(server.serve())
-        for _ in range(200):
-            if server.started or serving.done():
-                break
-            await asyncio.sleep(0.05)
-        if not server.started:
-            raise RuntimeError(f"uvicorn did not start on {base_url}")
-        async with harness.worker(), async_playwright() as playwright:
-            browser = await playwright.chromium.launch(
-                executable_path=executable, args=CHROMIUM_ARGS, headless=True
+        async with serving(app, port), harness.worker(), chromium() as browser:
+            yield LivePortal(
+                base_url=base_url,
+                settings=settings,
+                db=db,
+                env=env,
+                world=world,
+                browser=browser,
             )
-            try:
-                yield LivePortal(
-                    base_url=base_url,
-                    settings=settings,
-                    db=db,
-                    env=env,
-                    world=world,
-                    browser=browser,
-                )
-            finally:
-                await browser.close()
     finally:
-        if server is not None and serving is not None:
-            server.should_exit = True
-            try:
-                await asyncio.wait_for(serving, timeout=10)
-            except TimeoutError:
-                serving.cancel()
         await env.shutdown()
         db.dispose()
 

@@ -5,7 +5,6 @@ state or nonce is refused; password sign-in keeps working."""
 
 from __future__ import annotations
 
-import asyncio
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -17,16 +16,16 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import httpx
 import pytest
-import uvicorn
 from sqlmodel import select
 
 from dichvucong.accounts.citizens import CitizenCreate, register_citizen
+from dichvucong.accounts.tokens import SESSION_COOKIE
 from dichvucong.app import create_app
 from dichvucong.db.engine import Database
 from dichvucong.db.models import CitizenAccount
 from dichvucong.seed import seed
 from dichvucong.settings import Settings
-from tests.browser.conftest import CHROMIUM_ARGS, chromium_path
+from tests.browser.conftest import chromium, chromium_path, serving
 from tests.conftest import free_port
 
 pytestmark = pytest.mark.browser
@@ -48,9 +47,7 @@ class Live:
 
 @asynccontextmanager
 async def live_portal(tmp_path: Path) -> AsyncIterator[Live]:
-    executable = chromium_path()
-    from playwright.async_api import async_playwright
-
+    chromium_path()  # skip (or fail in CI) before starting anything
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
     settings = Settings(
@@ -75,33 +72,15 @@ async def live_portal(tmp_path: Path) -> AsyncIterator[Live]:
             ),
         )
     app = create_app(settings)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    serving = asyncio.create_task(server.serve())
     try:
-        for _ in range(200):
-            if server.started or serving.done():
-                break
-            await asyncio.sleep(0.05)
-        assert server.started, f"uvicorn did not start on {base_url}"
-        async with async_playwright() as playwright:
-            browser = await playwright.chromium.launch(
-                executable_path=executable, args=CHROMIUM_ARGS, headless=True
-            )
-            try:
-                yield Live(base_url, db, browser)
-            finally:
-                await browser.close()
+        async with serving(app, port), chromium() as browser:
+            yield Live(base_url, db, browser)
     finally:
-        server.should_exit = True
-        try:
-            await asyncio.wait_for(serving, timeout=10)
-        except TimeoutError:
-            serving.cancel()
         db.dispose()
 
 
 async def _session_cookie(context: Any) -> str | None:
-    return next((c["value"] for c in await context.cookies() if c["name"] == "dvc_session"), None)
+    return next((c["value"] for c in await context.cookies() if c["name"] == SESSION_COOKIE), None)
 
 
 def _with_param(url: str, name: str, value: str) -> str:
