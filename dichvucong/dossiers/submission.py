@@ -365,19 +365,20 @@ class SubmissionService:
             session.add(dossier)
             session.flush()
             # Listed at once; the workflow's first transition finds them and adds nothing.
-            for doc in documents:
-                session.add(
-                    DossierDocument(
-                        dossier_code=code,
-                        kind="submitted",
-                        slot=doc.slot,
-                        name=doc.name,
-                        media_type=doc.ref.media_type,
-                        size=doc.ref.size,
-                        sha256=doc.ref.sha256,
-                        added_at=now,
-                    )
+            rows = [
+                DossierDocument(
+                    dossier_code=code,
+                    kind="submitted",
+                    slot=doc.slot,
+                    name=doc.name,
+                    media_type=doc.ref.media_type,
+                    size=doc.ref.size,
+                    sha256=doc.ref.sha256,
+                    added_at=now,
                 )
+                for doc in documents
+            ]
+            session.add_all(rows)
             new_docs = self._remember_documents(session, citizen, documents)
             try:
                 session.commit()
@@ -386,35 +387,8 @@ class SubmissionService:
                 if key and (existing := self._by_key(key)) is not None:
                     return existing  # a concurrent retry of the same request won
                 raise
-        inp = DossierInput(
-            dossier_code=code,
-            procedure_code=procedure.code,
-            procedure_name=procedure.name,
-            agency_code=agency.code,
-            agency_name=agency.name,
-            submitted_at=now,
-            steps=procedure.step_specs(),
-            time_limit_days=procedure.time_limit_days,
-            time_limit_hours=procedure.time_limit_hours,
-            applicant_id=citizen.id,
-            channel=request.channel,
-            delivery=request.delivery,
-            delivery_address=dossier.delivery_address,
-            payment_stage=payment_stage,
-            fee_amount=fee.amount,
-            fee_lines=fee.line_dicts(),
-            documents=[
-                DocumentRef(
-                    sha256=d.ref.sha256,
-                    size=d.ref.size,
-                    media_type=d.ref.media_type,
-                    slot=d.slot,
-                    name=d.name,
-                )
-                for d in documents
-            ],
-            rules=case_rules(self.settings),
-        )
+        # The same input the reconciler would rebuild from these rows.
+        inp = rebuild_input(dossier, rows, self.catalog, self.settings)
         try:
             await start_dossier_workflow(self.temporal, self.settings, inp)
         except Exception as exc:
@@ -543,7 +517,8 @@ def _safe_name(filename: str | None) -> str:
 def rebuild_input(
     dossier: Dossier, documents: list[DossierDocument], catalog: Catalog, settings: Settings
 ) -> DossierInput:
-    """The workflow input of a dossier row (for a row whose workflow never started)."""
+    """The workflow input of a dossier row: at submission, and again for a row whose
+    workflow never started (so a restarted case gets exactly the input it had)."""
     procedure = catalog.procedures[dossier.procedure_code]
     agency = catalog.agencies[dossier.agency_code]
     assert dossier.submitted_at is not None
