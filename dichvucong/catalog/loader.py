@@ -42,6 +42,16 @@ class Catalog:
     agencies: dict[str, Agency] = field(default_factory=dict)
     procedures: dict[str, Procedure] = field(default_factory=dict)
 
+    def agency_name(self, code: str) -> str:
+        """The agency's name, or its code if the catalog no longer lists it (old cases)."""
+        agency = self.agencies.get(code)
+        return agency.name if agency else code
+
+    def procedure_name(self, code: str) -> str:
+        """The procedure's name, or its code if the catalog no longer lists it."""
+        procedure = self.procedures.get(code)
+        return procedure.name if procedure else code
+
     def search(
         self,
         q: str | None = None,

@@ -169,13 +169,12 @@ class _SummaryFields(Protocol):
 
 
 def summary(dossier: _SummaryFields, catalog: Catalog) -> DossierSummary:
-    procedure = catalog.procedures.get(dossier.procedure_code)
     return DossierSummary(
         dossier_code=dossier.code,
         status=dossier.status,
         status_label=texts.status_label(dossier.status),
         procedure_code=dossier.procedure_code,
-        procedure_name=procedure.name if procedure else dossier.procedure_code,
+        procedure_name=catalog.procedure_name(dossier.procedure_code),
         agency_code=dossier.agency_code,
         submitted_at=_aware(dossier.submitted_at),
         due_at=dossier.due_at,
@@ -188,8 +187,6 @@ def summary(dossier: _SummaryFields, catalog: Catalog) -> DossierSummary:
 def detail(
     session: Session, dossier: Dossier, catalog: Catalog, principal: Principal
 ) -> DossierPublic:
-    procedure = catalog.procedures.get(dossier.procedure_code)
-    agency = catalog.agencies.get(dossier.agency_code)
     documents = session.exec(
         select(DossierDocument)
         .where(DossierDocument.dossier_code == dossier.code)
@@ -207,9 +204,9 @@ def detail(
         status_label=texts.status_label(dossier.status),
         step=dossier.current_step,
         procedure_code=dossier.procedure_code,
-        procedure_name=procedure.name if procedure else dossier.procedure_code,
+        procedure_name=catalog.procedure_name(dossier.procedure_code),
         agency_code=dossier.agency_code,
-        agency_name=agency.name if agency else dossier.agency_code,
+        agency_name=catalog.agency_name(dossier.agency_code),
         channel=dossier.channel,
         delivery=dossier.delivery,
         delivery_address=state.get("delivery_address") or dossier.delivery_address,
@@ -289,15 +286,13 @@ def lookup(
     ).all()
     results = []
     for d in rows:
-        procedure = catalog.procedures.get(d.procedure_code)
-        agency = catalog.agencies.get(d.agency_code)
         results.append(
             LookupResult(
                 dossier_code=d.code,
                 status=d.status,
                 status_label=texts.status_label(d.status),
-                procedure_name=procedure.name if procedure else d.procedure_code,
-                agency_name=agency.name if agency else d.agency_code,
+                procedure_name=catalog.procedure_name(d.procedure_code),
+                agency_name=catalog.agency_name(d.agency_code),
                 applicant=mask_name(d.applicant_name),
                 submitted_at=_aware(d.submitted_at),
                 received_at=d.received_at,

@@ -151,17 +151,15 @@ def build_context(
     if form_no not in FORM_NUMBERS:
         raise FormNotAvailable(f"Không có mẫu số {form_no}.")
     d = sources.dossier
-    procedure = catalog.procedures.get(d.procedure_code)
-    agency = catalog.agencies.get(d.agency_code)
     now = now or datetime.now(UTC)
     base: dict[str, Any] = {
         "form_no": form_no,
         "title": TITLES[form_no],
         "page_size": PAGE_SIZES[form_no],
-        "agency_name": agency.name if agency else d.agency_code,
+        "agency_name": catalog.agency_name(d.agency_code),
         "dossier_code": d.code,
         "applicant_name": d.applicant_name,
-        "procedure_name": procedure.name if procedure else d.procedure_code,
+        "procedure_name": catalog.procedure_name(d.procedure_code),
         "place_date": f"Đồng Nai, {long_date(now)}",
         "printed_at": moment(now),
     }

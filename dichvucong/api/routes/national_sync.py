@@ -66,9 +66,7 @@ def national_sync(
         "rates": [
             {
                 "agency_code": r.agency_code,
-                "agency_name": catalog.agencies[r.agency_code].name
-                if r.agency_code in catalog.agencies
-                else r.agency_code,
+                "agency_name": catalog.agency_name(r.agency_code),
                 "received": r.received,
                 "synced": r.synced,
                 "sync_rate": round(r.rate, 6) if r.rate is not None else None,

@@ -210,9 +210,7 @@ def inbox_page(
     items = [
         {
             "code": d.code,
-            "procedure": catalog.procedures[d.procedure_code].name
-            if d.procedure_code in catalog.procedures
-            else d.procedure_code,
+            "procedure": catalog.procedure_name(d.procedure_code),
             "applicant": d.applicant_name,
             "status": d.status,
             "step": step_name(catalog, d.procedure_code, d.current_step),
@@ -222,7 +220,6 @@ def inbox_page(
         }
         for d, u in rows
     ]
-    agency = catalog.agencies.get(principal.agency_code or "")
     return render(
         request,
         "official/inbox.html",
@@ -233,7 +230,7 @@ def inbox_page(
             "procedure": procedure or "",
             "only_overdue": only_overdue,
             "procedures": procedures,
-            "agency_name": agency.name if agency else principal.agency_code,
+            "agency_name": catalog.agency_name(principal.agency_code or ""),
         },
     )
 

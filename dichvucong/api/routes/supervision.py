@@ -107,7 +107,7 @@ def get_stats(
     agencies = [
         {
             "code": code,
-            "name": catalog.agencies[code].name if code in catalog.agencies else code,
+            "name": catalog.agency_name(code),
             **indicators_json(ind),
         }
         for code, ind in sorted(stats.by_agency.items())
