@@ -17,6 +17,8 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from tests.conftest import free_port
+
 
 class PostgresUnavailable(RuntimeError):
     """The PostgreSQL server binaries (initdb, pg_ctl) are not on this machine."""
@@ -42,14 +44,6 @@ def find_bindir() -> Path | None:
     return None
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 class PostgresCluster:
     """``start()`` / ``stop()`` / ``create_database()``; restartable on the same port."""
 
@@ -64,7 +58,7 @@ class PostgresCluster:
         self._own_dir = base_dir is None
         self.base_dir = Path(base_dir or tempfile.mkdtemp(prefix="dvc-pg-"))
         self.data_dir = self.base_dir / "data"
-        self.port = port or _free_port()
+        self.port = port or free_port()
         self._as_root = os.geteuid() == 0
 
     # -- running commands as the cluster's owner

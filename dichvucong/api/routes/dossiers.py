@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from dataclasses import asdict
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, Query, Request
@@ -548,8 +549,6 @@ async def act(
     )
     if action == "issue_result" and dossier.applicant_id is not None:
         await run_in_threadpool(_keep_results_in, db, dossier.applicant_id, documents)
-    from dataclasses import asdict
-
     return asdict(state)
 
 
