@@ -391,6 +391,11 @@ class SubmissionService:
         inp = rebuild_input(dossier, rows, self.catalog, self.settings)
         try:
             await start_dossier_workflow(self.temporal, self.settings, inp)
+        except WorkflowAlreadyStartedError:
+            # The id is this dossier's own code: a concurrent retry of the same request
+            # (or the reconciler) started it from these very rows. Undoing now would
+            # delete the row of a running case.
+            log.info("dossier_workflow_started_by_retry dossier_code=%s", code)
         except Exception as exc:
             log.error("dossier_start_failed dossier_code=%s error=%s", code, type(exc).__name__)
             self._undo(code, new_docs)

@@ -5,9 +5,15 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import httpx
+import pytest
 from sqlmodel import func, select
+from temporalio.client import Client
 
 from dichvucong.db.models import CitizenDocument, Dossier, StoredDocument
+from dichvucong.dossiers import submission
+from dichvucong.settings import Settings
+from dichvucong.workflows.messages import DossierInput
 
 from .portal import JPEG_BYTES, LLTP_FORM, PDF_BYTES, STP, portal
 
@@ -149,6 +155,39 @@ async def test_retried_submission_creates_one_dossier(tmp_path: Path) -> None:
         assert first.json()["dossier_code"] == second.json()["dossier_code"]
         with p.db.session() as session:
             assert session.exec(select(func.count()).select_from(Dossier)).one() == 1
+
+
+async def test_retry_that_starts_the_workflow_first_keeps_the_dossier(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The race the test above leaves to the scheduler, made certain: the retry finds the
+    row before its workflow exists and starts it; the first request's own start is then
+    refused as a duplicate, and must not undo the dossier of a running case."""
+    real_start = submission.start_dossier_workflow
+    retried: list[httpx.Response] = []
+    calls: list[str] = []
+
+    async with portal(tmp_path) as p:
+        await p.register()
+        citizen = await p.login("075203001234")
+
+        async def start_after_retry(client: Client, settings: Settings, inp: DossierInput) -> None:
+            calls.append(inp.dossier_code)
+            if len(calls) == 1:  # the first request, before its own start: the retry runs
+                retried.append(await p.submit(citizen, key="double-click-2"))
+            await real_start(client, settings, inp)
+
+        monkeypatch.setattr(submission, "start_dossier_workflow", start_after_retry)
+        first = await p.submit(citizen, key="double-click-2")
+        assert first.status_code == 201, first.text
+        assert retried[0].status_code == 201
+        code = first.json()["dossier_code"]
+        assert retried[0].json()["dossier_code"] == code
+        assert calls == [code, code]  # the retry's start, then the refused duplicate
+        await p.settled(code)  # the case runs: its first transition reached the row
+        with p.db.session() as session:
+            assert session.exec(select(func.count()).select_from(Dossier)).one() == 1
+            assert session.exec(select(func.count()).select_from(CitizenDocument)).one() == 1
 
 
 async def test_concurrent_submissions_get_distinct_sequential_codes(tmp_path: Path) -> None:
