@@ -69,13 +69,11 @@ def build_worker(
     max_concurrent_activities: int | None = None,
     max_cached_workflows: int | None = None,
 ) -> Worker:
-    activities_at_once = max_concurrent_activities or getattr(
-        settings, "worker_max_concurrent_activities", 32
-    )
+    activities_at_once = max_concurrent_activities or settings.worker_max_concurrent_activities
     cached = (
         max_cached_workflows
         if max_cached_workflows is not None
-        else getattr(settings, "worker_max_cached_workflows", 400)
+        else settings.worker_max_cached_workflows
     )
     return Worker(
         client,

@@ -43,6 +43,7 @@ from dichvucong.accounts.citizens import principal_of
 from dichvucong.accounts.identity import CCCD, PHONE, check_id_number, normalise_phone
 from dichvucong.accounts.principal import Principal
 from dichvucong.db.models import CitizenAccount
+from dichvucong.settings import Settings
 
 FLOW_COOKIE = "dvc_vneid"
 FLOW_PATH = "/dang-nhap/vneid"
@@ -60,16 +61,15 @@ class VneidError(Exception):
         self.message = message
 
 
-def vneid_issuer(settings: Any) -> str | None:
-    issuer = getattr(settings, "vneid_issuer", None)
-    if issuer:
-        return str(issuer).rstrip("/")
-    if getattr(settings, "environment", "development") == "production":
+def vneid_issuer(settings: Settings) -> str | None:
+    if settings.vneid_issuer:
+        return settings.vneid_issuer.rstrip("/")
+    if settings.environment == "production":
         return None
     return f"{str(settings.public_base_url).rstrip('/')}/_sim/oidc"
 
 
-def redirect_uri(settings: Any) -> str:
+def redirect_uri(settings: Settings) -> str:
     return f"{str(settings.public_base_url).rstrip('/')}{FLOW_PATH}/callback"
 
 
@@ -135,14 +135,14 @@ class VneidClient:
         )
 
     @classmethod
-    def from_settings(cls, settings: Any) -> VneidClient | None:
+    def from_settings(cls, settings: Settings) -> VneidClient | None:
         issuer = vneid_issuer(settings)
         if issuer is None:
             return None
         return cls(
             issuer,
-            str(settings.vneid_client_id),
-            str(settings.vneid_client_secret),
+            settings.vneid_client_id,
+            settings.vneid_client_secret,
             redirect_uri(settings),
         )
 

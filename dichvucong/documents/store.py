@@ -43,6 +43,7 @@ from dichvucong.documents.media import (
     scan_pdf_streams,
     sniff_media_type,
 )
+from dichvucong.settings import Settings
 
 log = logging.getLogger("dichvucong.documents")
 
@@ -300,13 +301,13 @@ def sweep(db: Database, store: DocumentStore, older_than: timedelta,
     return removed
 
 
-def build_document_store(settings: Any) -> DocumentStore:
+def build_document_store(settings: Settings) -> DocumentStore:
     """The backend ``settings.document_store`` names: "local" (a folder, default) or
     "s3" (a bucket of an S3-compatible object store, ``dichvucong.documents.s3``)."""
-    kind = getattr(settings, "document_store", None) or "local"
-    max_image_pixels = getattr(settings, "max_image_pixels", 40_000_000)
+    kind = settings.document_store
+    max_image_pixels = settings.max_image_pixels
     if kind == "s3":
-        if not getattr(settings, "s3_bucket", None):
+        if not settings.s3_bucket:
             raise ValueError("DVC_DOCUMENT_STORE=s3 needs DVC_S3_BUCKET (the bucket's name)")
         from dichvucong.documents.s3 import S3DocumentStore
 

@@ -6,14 +6,19 @@ Worker wiring: ``FEEDBACK_WORKFLOWS`` and ``build_feedback_activities(settings, 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dichvucong.feedback.workflow import FeedbackWorkflow
 
 FEEDBACK_WORKFLOWS: list[type] = [FeedbackWorkflow]
 
+if TYPE_CHECKING:
+    from dichvucong.db.engine import Database
+    from dichvucong.settings import Settings
 
-def build_feedback_activities(settings: Any, db: Any) -> list[Callable[..., Any]]:
+
+
+def build_feedback_activities(settings: Settings, db: Database) -> list[Callable[..., Any]]:
     """The activities FeedbackWorkflow calls by name (``plan_deadline`` is the dossier
     worker's, already registered). Email / SMS go through the same channels as
     dossier notices."""

@@ -1,21 +1,6 @@
 """Builds the adapters from settings: the worker's outside activities and the
-notification channels, the API's gateway client.
-
-Settings fields read here (all optional, with the defaults below, so the
-embedded development stack works out of the box):
-
-=========================  ==============================================
-payment_gateway_url        gateway base URL (default <public_base_url>/_sim/payment)
-payment_merchant_code      our merchant code at the gateway ("DVC-DONGNAI")
-payment_secret             shared secret of the check field ("dev-payment-secret")
-postal_api_url             postal API base URL (default <public_base_url>/_sim/postal)
-postal_secret              shared secret of postal messages ("dev-postal-secret")
-smtp_host / smtp_port      SMTP server (127.0.0.1:8025, the dev server)
-smtp_from                  sender address
-smtp_starttls              STARTTLS before sending (False)
-smtp_username/_password    SMTP login (none)
-sms_sink_file              JSON-lines file of the SMS dev sink (<var_dir>/sms.jsonl)
-=========================  ==============================================
+notification channels, the API's gateway client. Where a URL setting is empty the
+embedded development stack's simulator (``<public_base_url>/_sim/...``) stands in.
 """
 
 from __future__ import annotations
@@ -28,84 +13,76 @@ from dichvucong.activities.notify import Channel
 from dichvucong.activities.payments import PaymentActivities
 from dichvucong.activities.postal import PostalActivities
 from dichvucong.db.engine import Database
-from dichvucong.integrations.email import DEFAULT_SENDER, EmailChannel
+from dichvucong.integrations.email import EmailChannel
 from dichvucong.integrations.payment_gateway import PaymentGatewayClient
 from dichvucong.integrations.postal import PostalClient
 from dichvucong.integrations.sms import SmsChannel, SmsSink
-
-DEFAULT_PAYMENT_SECRET = "dev-payment-secret"
-DEFAULT_POSTAL_SECRET = "dev-postal-secret"
-DEFAULT_MERCHANT = "DVC-DONGNAI"
+from dichvucong.settings import Settings
 
 
-def _get(settings: Any, name: str, default: Any) -> Any:
-    value = getattr(settings, name, None)
-    return default if value is None else value
-
-
-def _base(settings: Any) -> str:
+def _base(settings: Settings) -> str:
     return str(settings.public_base_url).rstrip("/")
 
 
-def payment_gateway_url(settings: Any) -> str:
-    return str(_get(settings, "payment_gateway_url", f"{_base(settings)}/_sim/payment")).rstrip("/")
+def payment_gateway_url(settings: Settings) -> str:
+    return (settings.payment_gateway_url or f"{_base(settings)}/_sim/payment").rstrip("/")
 
 
-def payment_merchant_code(settings: Any) -> str:
-    return str(_get(settings, "payment_merchant_code", DEFAULT_MERCHANT))
+def payment_merchant_code(settings: Settings) -> str:
+    return settings.payment_merchant_code
 
 
-def payment_secret(settings: Any) -> str:
-    return str(_get(settings, "payment_secret", DEFAULT_PAYMENT_SECRET))
+def payment_secret(settings: Settings) -> str:
+    return settings.payment_secret
 
 
-def postal_api_url(settings: Any) -> str:
-    return str(_get(settings, "postal_api_url", f"{_base(settings)}/_sim/postal")).rstrip("/")
+def postal_api_url(settings: Settings) -> str:
+    return (settings.postal_api_url or f"{_base(settings)}/_sim/postal").rstrip("/")
 
 
-def postal_secret(settings: Any) -> str:
-    return str(_get(settings, "postal_secret", DEFAULT_POSTAL_SECRET))
+def postal_secret(settings: Settings) -> str:
+    return settings.postal_secret
 
 
-def payment_callback_url(settings: Any) -> str:
+def payment_callback_url(settings: Settings) -> str:
     return f"{_base(settings)}/api/v1/payments/callback"
 
 
-def postal_callback_url(settings: Any) -> str:
+def postal_callback_url(settings: Settings) -> str:
     return f"{_base(settings)}/api/v1/postal/callback"
 
 
-def sms_sink_file(settings: Any) -> Path:
-    return Path(_get(settings, "sms_sink_file", Path(settings.var_dir) / "sms.jsonl"))
+def sms_sink_file(settings: Settings) -> Path:
+    return settings.sms_sink_file or Path(settings.var_dir) / "sms.jsonl"
 
 
-def build_payment_client(settings: Any) -> PaymentGatewayClient:
+def build_payment_client(settings: Settings) -> PaymentGatewayClient:
     return PaymentGatewayClient(payment_gateway_url(settings), payment_merchant_code(settings),
                                 payment_secret(settings))
 
 
-def build_postal_client(settings: Any) -> PostalClient:
+def build_postal_client(settings: Settings) -> PostalClient:
     return PostalClient(postal_api_url(settings), postal_secret(settings))
 
 
-def build_outside_activities(settings: Any, db: Database) -> list[Callable[..., Any]]:
+def build_outside_activities(settings: Settings, db: Database) -> list[Callable[..., Any]]:
     payments = PaymentActivities(build_payment_client(settings))
     postal = PostalActivities(build_postal_client(settings), db)
     return [postal.dispatch_result, payments.request_refund, payments.query_payment]
 
 
-def build_channels(settings: Any, db: Database | None = None) -> list[Channel]:
+def build_channels(settings: Settings, db: Database | None = None) -> list[Channel]:
     """Email (SMTP) and SMS (development sink). Pass the worker's ``db``; without
     one, the channels open their own engine on the read model."""
     db = db or Database(settings.resolved_database_url)
     email = EmailChannel(
-        db, host=str(_get(settings, "smtp_host", "127.0.0.1")),
-        port=int(_get(settings, "smtp_port", 8025)),
-        sender=str(_get(settings, "smtp_from", DEFAULT_SENDER)),
+        db, host=settings.smtp_host,
+        port=settings.smtp_port,
+        sender=settings.smtp_from,
         public_base_url=_base(settings),
-        starttls=bool(_get(settings, "smtp_starttls", False)),
-        username=_get(settings, "smtp_username", None),
-        password=_get(settings, "smtp_password", None),
+        starttls=settings.smtp_starttls,
+        username=settings.smtp_username,
+        password=settings.smtp_password,
     )
     sms = SmsChannel(db, SmsSink(sms_sink_file(settings)), public_base_url=_base(settings))
     return [email, sms]

@@ -43,6 +43,7 @@ from dichvucong.catalog import Catalog, load_catalog
 from dichvucong.db.engine import Database
 from dichvucong.db.models import Dossier, NationalSync
 from dichvucong.integrations import http as outside
+from dichvucong.settings import Settings
 
 log = logging.getLogger("dichvucong.integrations.national")
 
@@ -60,33 +61,32 @@ class NationalPortalError(Exception):
 # ----------------------------------------------------------------- settings
 
 
-def _base(settings: Any) -> str:
+def _base(settings: Settings) -> str:
     return str(settings.public_base_url).rstrip("/")
 
 
-def national_portal_url(settings: Any) -> str | None:
+def national_portal_url(settings: Settings) -> str | None:
     """The sync API base URL, or None when the sync is off: switched off, or in
     production without a URL (the simulator never stands in for production)."""
-    if not getattr(settings, "national_sync_enabled", True):
+    if not settings.national_sync_enabled:
         return None
-    url = getattr(settings, "national_portal_url", None)
-    if url:
-        return str(url).rstrip("/")
-    if getattr(settings, "environment", "development") == "production":
+    if settings.national_portal_url:
+        return settings.national_portal_url.rstrip("/")
+    if settings.environment == "production":
         return None
     return f"{_base(settings)}/_sim/national"
 
 
-def build_national_client(settings: Any, db: Database) -> NationalPortalClient | None:
+def build_national_client(settings: Settings, db: Database) -> NationalPortalClient | None:
     url = national_portal_url(settings)
     if url is None:
         return None
     return NationalPortalClient(
         url,
-        str(getattr(settings, "national_client_id", "dvc-dongnai")),
-        str(getattr(settings, "national_client_secret", "dev-national-secret")),
+        settings.national_client_id,
+        settings.national_client_secret,
         db=db,
-        timeout=float(getattr(settings, "national_timeout_seconds", 10.0)),
+        timeout=settings.national_timeout_seconds,
     )
 
 

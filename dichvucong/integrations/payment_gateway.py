@@ -31,6 +31,7 @@ import httpx
 from dichvucong.activities.contracts import PaymentStatus, RefundResult
 from dichvucong.integrations import http as outside
 from dichvucong.integrations import signing
+from dichvucong.settings import Settings
 from dichvucong.workflows.references import payment_reference
 
 log = logging.getLogger("dichvucong.integrations.payment")
@@ -194,11 +195,11 @@ def payment_lines(dossier: Any) -> list[dict[str, Any]]:
              "amount": int(dossier.fee_amount)}]
 
 
-def return_url_for(settings: Any, dossier_code: str) -> str:
+def return_url_for(settings: Settings, dossier_code: str) -> str:
     return f"{settings.public_base_url.rstrip('/')}/ho-so/{dossier_code}?thanh-toan=1"
 
 
-async def start_payment(settings: Any, dossier: Any) -> str:
+async def start_payment(settings: Settings, dossier: Any) -> str:
     """INIT the online payment of ``dossier`` (a ``db.models.Dossier`` row) and return the
     payment URL to show the citizen. Idempotent: calling it again returns the same URL.
 

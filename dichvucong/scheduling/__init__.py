@@ -8,7 +8,7 @@ and ``await ensure_schedules(client, settings)`` at start-up.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dichvucong.scheduling.schedules import SCHEDULE_IDS, ensure_schedules, job_specs
 from dichvucong.scheduling.workflows import (
@@ -19,8 +19,13 @@ from dichvucong.scheduling.workflows import (
     QuarterlyReportWorkflow,
 )
 
+if TYPE_CHECKING:
+    from dichvucong.db.engine import Database
+    from dichvucong.settings import Settings
 
-def build_schedule_activities(settings: Any, db: Any) -> list[Callable[..., Any]]:
+
+
+def build_schedule_activities(settings: Settings, db: Database) -> list[Callable[..., Any]]:
     from dichvucong.calendar import WorkCalendar
     from dichvucong.integrations.national import build_national_client
     from dichvucong.scheduling.activities import ScheduleActivities

@@ -25,6 +25,7 @@ from dichvucong.scheduling.contracts import (
     ResyncResult,
     SweepResult,
 )
+from dichvucong.settings import Settings
 from dichvucong.workflows.messages import FINAL_STATUSES
 from dichvucong.workflows.texts import fmt_moment
 
@@ -38,7 +39,7 @@ DIGEST_LIMIT = 50  # cases listed in one notice
 class ScheduleActivities:
     def __init__(
         self,
-        settings: Any,
+        settings: Settings,
         db: Database,
         calendar: WorkCalendar | None = None,
         *,
@@ -89,7 +90,7 @@ class ScheduleActivities:
         Idempotent: (DIGEST-<day>, agency, role) is claimed once."""
         day = date.fromisoformat(inp.day)
         start = datetime.combine(day, time(0), VN_TZ)
-        days = int(getattr(self._settings, "at_risk_days", 1) or 1)
+        days = self._settings.at_risk_days or 1
         horizon = self._calendar.add_working_days(datetime.combine(day, time(23, 59), VN_TZ), days)
         with self._db.session() as session:
             rows = session.exec(
@@ -177,7 +178,7 @@ class ScheduleActivities:
         from dichvucong.documents.store import build_document_store, sweep
 
         store = self._store or build_document_store(self._settings)
-        hours = int(getattr(self._settings, "document_sweep_grace_hours", 24))
+        hours = self._settings.document_sweep_grace_hours
         return SweepResult(removed=len(sweep(self._db, store, timedelta(hours=hours))))
 
     # --- quarterly report
@@ -187,9 +188,7 @@ class ScheduleActivities:
         from dichvucong.catalog import load_catalog
         from dichvucong.reports import build_report, write_xlsx
 
-        folder = Path(
-            getattr(self._settings, "reports_dir", None) or Path(self._settings.var_dir) / "reports"
-        )
+        folder = self._settings.reports_dir or Path(self._settings.var_dir) / "reports"
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / f"bao-cao-{inp.year}-q{inp.quarter}.xlsx"
         report = build_report(self._db, load_catalog(), self._calendar, inp.year, inp.quarter)

@@ -21,7 +21,6 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
 
 from temporalio.client import (
     Client,
@@ -44,6 +43,7 @@ from dichvucong.scheduling.workflows import (
     NationalResyncWorkflow,
     QuarterlyReportWorkflow,
 )
+from dichvucong.settings import Settings
 
 log = logging.getLogger("dichvucong.scheduling")
 
@@ -78,8 +78,8 @@ def _hhmm(text: str) -> tuple[int, int]:
     return h, m
 
 
-def job_specs(settings: Any) -> list[JobSpec]:
-    digest_h, digest_m = _hhmm(getattr(settings, "digest_time", "07:00"))
+def job_specs(settings: Settings) -> list[JobSpec]:
+    digest_h, digest_m = _hhmm(settings.digest_time)
     quarterly = ScheduleCalendarSpec(
         month=[ScheduleRange(1), ScheduleRange(4), ScheduleRange(7), ScheduleRange(10)],
         day_of_month=[ScheduleRange(1, 15)],
@@ -123,7 +123,7 @@ _WORKFLOW_NAMES = {
 }
 
 
-def build_schedule(job: JobSpec, settings: Any) -> Schedule:
+def build_schedule(job: JobSpec, settings: Settings) -> Schedule:
     return Schedule(
         action=ScheduleActionStartWorkflow(
             _WORKFLOW_NAMES[job.workflow],
@@ -139,7 +139,7 @@ def build_schedule(job: JobSpec, settings: Any) -> Schedule:
     )
 
 
-async def ensure_schedules(client: Client, settings: Any) -> list[str]:
+async def ensure_schedules(client: Client, settings: Settings) -> list[str]:
     """Create the schedules, or update them to the current spec; returns their ids."""
     ids: list[str] = []
     for job in job_specs(settings):

@@ -6,10 +6,10 @@ protocols the adapters in ``dichvucong.integrations`` use, over real HTTP/SMTP.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from fastapi import FastAPI
 
+from dichvucong.settings import Settings
 from dichvucong.simulators.mail import MailStore, dev_mail_router, start_dev_smtp
 from dichvucong.simulators.payment import PaymentSimulator
 from dichvucong.simulators.postal import PostalSimulator
@@ -18,12 +18,11 @@ __all__ = ["MailStore", "PaymentSimulator", "PostalSimulator", "dev_mail_dir",
            "dev_mail_router", "install_simulators", "start_dev_smtp"]
 
 
-def dev_mail_dir(settings: Any) -> Path:
-    value = getattr(settings, "dev_mail_dir", None)
-    return Path(value) if value is not None else Path(settings.var_dir) / "mail"
+def dev_mail_dir(settings: Settings) -> Path:
+    return settings.dev_mail_dir or Path(settings.var_dir) / "mail"
 
 
-def install_simulators(app: FastAPI, settings: Any) -> None:
+def install_simulators(app: FastAPI, settings: Settings) -> None:
     """Development only: mount the gateway and postal simulators and the mail page.
 
     ``/_sim/payment``, ``/_sim/postal`` and ``/_dev/mail``; the simulators are kept on
@@ -44,7 +43,7 @@ def install_simulators(app: FastAPI, settings: Any) -> None:
     _install_national_simulators(app, settings)
 
 
-def _install_national_simulators(app: FastAPI, settings: Any) -> None:
+def _install_national_simulators(app: FastAPI, settings: Settings) -> None:
     """The national portal (``/_sim/national``, ``app.state.national_simulator``) and
     the VNeID OpenID provider (``/_sim/oidc``, ``app.state.oidc_simulator``)."""
     from dichvucong.simulators.national import NationalPortalSimulator

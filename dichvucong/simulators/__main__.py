@@ -8,7 +8,7 @@ public URL), and are reachable at ``http://HOST:PORT/_sim/payment`` and
 from __future__ import annotations
 
 import argparse
-from types import SimpleNamespace
+from pathlib import Path
 
 import uvicorn
 from fastapi import FastAPI
@@ -26,9 +26,9 @@ def main(argv: list[str] | None = None) -> None:
     from dichvucong.settings import get_settings
 
     base = get_settings()
-    settings = SimpleNamespace(**{k: getattr(base, k) for k in type(base).model_fields})
-    settings.public_base_url = args.portal
-    settings.var_dir = args.var_dir
+    settings = base.model_copy(
+        update={"public_base_url": args.portal, "var_dir": Path(args.var_dir)}
+    )
     app = FastAPI(title="dichvucong simulators")
     install_simulators(app, settings)
     uvicorn.run(app, host=args.host, port=args.port)

@@ -32,6 +32,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 
+from dichvucong.settings import Settings
 from dichvucong.workflows.messages import CaseStatus
 
 CHANNELS = {"online", "counter", "postal"}
@@ -89,10 +90,10 @@ class NationalPortalSimulator:
         self.router = self._build_router()
 
     @classmethod
-    def from_settings(cls, settings: Any) -> NationalPortalSimulator:
+    def from_settings(cls, settings: Settings) -> NationalPortalSimulator:
         return cls(
-            client_id=str(getattr(settings, "national_client_id", "dvc-dongnai")),
-            client_secret=str(getattr(settings, "national_client_secret", "dev-national-secret")),
+            client_id=settings.national_client_id,
+            client_secret=settings.national_client_secret,
         )
 
     def dossier_records(self, code: str) -> list[SyncRecord]:

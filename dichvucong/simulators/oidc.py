@@ -32,6 +32,8 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from joserfc import jwt
 from joserfc.jwk import RSAKey
 
+from dichvucong.settings import Settings
+
 DEMO_IDENTITIES: list[dict[str, Any]] = [
     {  # the seeded demo citizen (dichvucong.seed.DEMO_CITIZEN): signing in links to it
         "sub": "vneid-079203001234",
@@ -93,12 +95,12 @@ class OidcProviderSimulator:
         return self._key
 
     @classmethod
-    def from_settings(cls, settings: Any) -> OidcProviderSimulator:
+    def from_settings(cls, settings: Settings) -> OidcProviderSimulator:
         base = str(settings.public_base_url).rstrip("/")
         return cls(
             issuer=f"{base}/_sim/oidc",
-            client_id=str(getattr(settings, "vneid_client_id", "dvc-dongnai")),
-            client_secret=str(getattr(settings, "vneid_client_secret", "dev-vneid-secret")),
+            client_id=settings.vneid_client_id,
+            client_secret=settings.vneid_client_secret,
             redirect_uris=[f"{base}/dang-nhap/vneid/callback"],
         )
 

@@ -24,6 +24,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from dichvucong.integrations import http as outside
 from dichvucong.integrations import signing
 from dichvucong.integrations.payment_gateway import BAD_CHECK, INVALID, NOT_FOUND, OK, REFUSED
+from dichvucong.settings import Settings
 
 log = logging.getLogger("dichvucong.simulators.payment")
 
@@ -80,7 +81,7 @@ class PaymentSimulator:
         self.router = self._build_router()
 
     @classmethod
-    def from_settings(cls, settings: Any) -> PaymentSimulator:
+    def from_settings(cls, settings: Settings) -> PaymentSimulator:
         from dichvucong.integrations import factory
 
         return cls(merchant_code=factory.payment_merchant_code(settings),

@@ -20,6 +20,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 
 from dichvucong.integrations import http as outside
 from dichvucong.integrations import signing
+from dichvucong.settings import Settings
 
 log = logging.getLogger("dichvucong.simulators.postal")
 
@@ -66,7 +67,7 @@ class PostalSimulator:
         self.router = self._build_router()
 
     @classmethod
-    def from_settings(cls, settings: Any) -> PostalSimulator:
+    def from_settings(cls, settings: Settings) -> PostalSimulator:
         from dichvucong.integrations import factory
 
         return cls(secret=factory.postal_secret(settings),

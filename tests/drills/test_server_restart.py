@@ -26,7 +26,7 @@ from dichvucong.db.migrate import upgrade
 from dichvucong.db.models import Dossier, DossierEvent
 from dichvucong.workflows.dossier import DossierWorkflow
 from tests.drills.support import DevServer, until
-from tests.workflows.harness import OutsideWorld, _TestSettings, dossier_input
+from tests.workflows.harness import OutsideWorld, dossier_input, worker_settings
 
 pytestmark = pytest.mark.devserver
 
@@ -55,7 +55,7 @@ async def test_dev_server_restarts_on_the_same_file(tmp_path: Path) -> None:
         NotifyActivities(db).notify,
         *OutsideWorld().activities(),
     ]
-    worker = build_worker(client, _TestSettings(), activities, task_queue=queue)
+    worker = build_worker(client, worker_settings(), activities, task_queue=queue)
     running = asyncio.create_task(worker.run())
     try:
         codes = [f"000.00.12.H19-270111-{i + 1:04d}" for i in range(CASES)]

@@ -41,6 +41,7 @@ from dichvucong.calendar.work_calendar import VN_TZ
 from dichvucong.db.engine import Database
 from dichvucong.db.migrate import upgrade
 from dichvucong.search_attributes import CLI_TYPES
+from dichvucong.settings import Settings
 from dichvucong.worker import build_worker
 from dichvucong.workflows.dossier import DossierWorkflow
 from dichvucong.workflows.messages import (
@@ -198,7 +199,7 @@ class Harness:
         # server (which has no sticky timeout in skipped time) would wait on.
         return build_worker(
             self.client,
-            _TestSettings(),
+            worker_settings(),
             activities or self.activities(),
             task_queue=self.task_queue,
             max_cached_workflows=1000 if sticky else 0,
@@ -213,8 +214,9 @@ class Harness:
         ]
 
 
-class _TestSettings:
-    task_queue = "unused"
+def worker_settings() -> Settings:
+    """What build_worker reads; the harness passes its own task queue and cache size."""
+    return Settings(environment="test", task_queue="unused")
 
 
 @asynccontextmanager

@@ -15,6 +15,7 @@ from sqlalchemy import select as sa_select
 from sqlmodel import select
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
+from temporalio.client import Client
 
 from dichvucong.api.deps import (
     CatalogDep,
@@ -46,6 +47,7 @@ from dichvucong.dossiers.views import (
     visible_dossier,
 )
 from dichvucong.security.audit import audit_decision, audit_official_read
+from dichvucong.settings import Settings
 from dichvucong.workflows.messages import Actor, DocumentRef, SupplementInput, WithdrawInput
 
 router = APIRouter(tags=["dossiers"])
@@ -131,7 +133,7 @@ def _check_length(request: Request, limit: int) -> None:
         raise DomainError("too_large", "Dữ liệu gửi lên vượt quá dung lượng cho phép.", status=413)
 
 
-async def _read_form(request: Request, settings: Any) -> FormData:
+async def _read_form(request: Request, settings: Settings) -> FormData:
     # Bound the body before reading it: files plus a margin for the other fields.
     _check_length(request, settings.max_dossier_bytes + 1024 * 1024)
     return await request.form(max_files=MAX_PARTS, max_fields=MAX_PARTS)
@@ -553,7 +555,7 @@ async def act(
 
 
 async def _issued_documents(
-    request: Request, settings: Any, temporal: Any
+    request: Request, settings: Settings, temporal: Client
 ) -> tuple[list[DocumentRef], dict[str, Any]]:
     form = await _read_form(request, settings)
     try:

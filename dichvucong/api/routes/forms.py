@@ -12,10 +12,12 @@ from urllib.parse import quote
 import segno
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlmodel import Session
 
 from dichvucong.accounts.principal import Principal
 from dichvucong.api.deps import CatalogDep, CurrentPrincipal, SessionDep, SettingsDep
 from dichvucong.api.problems import Forbidden, NotFound
+from dichvucong.catalog import Catalog
 from dichvucong.db.models import Dossier
 from dichvucong.dossiers.views import visible_dossier
 from dichvucong.official_forms import (
@@ -25,6 +27,7 @@ from dichvucong.official_forms import (
     load_sources,
     render_pdf,
 )
+from dichvucong.settings import Settings
 from dichvucong.web.sessions import page_principal
 from dichvucong.web.templating import render
 
@@ -32,7 +35,7 @@ router = APIRouter(include_in_schema=False)
 
 
 def form_context(
-    form_no: str, session: Any, dossier: Dossier, catalog: Any, settings: Any
+    form_no: str, session: Session, dossier: Dossier, catalog: Catalog, settings: Settings
 ) -> dict[str, Any]:
     try:
         return build_context(

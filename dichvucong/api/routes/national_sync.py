@@ -33,7 +33,7 @@ def national_sync(
     """Sync records (newest first; ``status=rejected`` for the ones needing a
     person) and, over [from, to] (default this quarter), per agency: dossiers
     received, dossiers the national portal acknowledged, and their ratio."""
-    scope = narrow(supervised_agencies(principal, settings), agency, catalog)
+    scope = narrow(supervised_agencies(principal), agency, catalog)
     try:
         period = requested_period(from_, to)
     except ValueError as exc:

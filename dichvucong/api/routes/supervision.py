@@ -49,12 +49,11 @@ SUPERVISOR_ROLES = ("supervisor", "admin")
 # --------------------------------------------------------------------- scope
 
 
-def supervised_agencies(principal: Principal, settings: Any) -> list[str] | None:
+def supervised_agencies(principal: Principal) -> list[str] | None:
     """Agencies a supervisor may see: None = the whole province."""
     if not principal.is_official or not principal.has_role(*SUPERVISOR_ROLES):
         raise Forbidden("supervisor_only", "Chức năng dành cho cán bộ giám sát.")
-    provincial = getattr(settings, "provincial_office_code", PROVINCIAL_OFFICE)
-    if principal.has_role("admin") or principal.agency_code == provincial:
+    if principal.has_role("admin") or principal.agency_code == PROVINCIAL_OFFICE:
         return None
     return [principal.agency_code or ""]
 
@@ -93,7 +92,7 @@ def get_stats(
 ) -> dict[str, Any]:
     """Indicators over [from, to] (whole days, Vietnam time; default: this quarter).
     Rates are fractions 0–1 (null when nothing to divide)."""
-    scope = narrow(supervised_agencies(principal, settings), agency, catalog)
+    scope = narrow(supervised_agencies(principal), agency, catalog)
     try:
         period = requested_period(from_, to)
     except ValueError as exc:
@@ -146,7 +145,7 @@ def get_report(
 ) -> Response:
     from dichvucong.reports import build_report, write_csv, write_xlsx
 
-    scope = narrow(supervised_agencies(principal, settings), agency, catalog)
+    scope = narrow(supervised_agencies(principal), agency, catalog)
     if scope is not None and len(scope) == 1:
         agency = scope[0]
         if agency not in catalog.agencies:
@@ -290,7 +289,7 @@ async def create_feedback(
                 agency_code=agency,
                 received_at=now,
                 subject=row.subject,
-                answer_days=getattr(settings, "feedback_answer_days", 3),
+                answer_days=settings.feedback_answer_days,
                 warn_days=1,
                 citizen_id=citizen_id,
                 procedure_code=data.procedure_code,
@@ -349,9 +348,8 @@ async def answer_feedback(
     row = session.exec(select(Feedback).where(Feedback.code == code)).first()
     if row is None:
         raise NotFound("feedback_not_found", "Không tìm thấy phản ánh, kiến nghị.")
-    provincial = getattr(settings, "provincial_office_code", PROVINCIAL_OFFICE)
     if principal.agency_code != row.agency_code and not (
-        principal.agency_code == provincial and principal.has_role(*SUPERVISOR_ROLES)
+        principal.agency_code == PROVINCIAL_OFFICE and principal.has_role(*SUPERVISOR_ROLES)
     ):
         raise Forbidden("other_agency", "Chỉ cán bộ của cơ quan được phản ánh mới trả lời.")
     if row.answered_at is not None:
@@ -394,7 +392,7 @@ def publish_feedback(
         raise NotFound("feedback_not_found", "Không tìm thấy phản ánh, kiến nghị.")
     if (
         principal.agency_code != row.agency_code
-        and supervised_agencies(principal, settings) is not None
+        and supervised_agencies(principal) is not None
     ):
         raise Forbidden("other_agency", "Chỉ cán bộ của cơ quan được phản ánh mới công khai.")
     if row.answered_at is None:

@@ -70,7 +70,7 @@ def dashboard(
     to: date | None = None,
     agency: str | None = None,
 ) -> HTMLResponse:
-    scope = narrow(supervised_agencies(principal, settings), agency or None, catalog)
+    scope = narrow(supervised_agencies(principal), agency or None, catalog)
     now = datetime.now(UTC)
     try:
         period = requested_period(from_, to, now)
