@@ -8,10 +8,10 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
 
 WORKDIR /app
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md constraints.txt ./
 COPY dichvucong ./dichvucong
-# psycopg: the PostgreSQL driver behind DVC_DATABASE_URL=postgresql+psycopg://...
-RUN pip install . "psycopg[binary]>=3.2" \
+# The versions the test suite passed with (constraints.txt), not whatever PyPI has today.
+RUN pip install -c constraints.txt . \
     && useradd --system --uid 10001 --home-dir /data dichvucong \
     && mkdir -p /data/documents && chown -R dichvucong /data
 
