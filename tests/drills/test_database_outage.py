@@ -26,7 +26,7 @@ from dichvucong.workflows.messages import AcceptInput
 from tests.drills.support import DevServer, until
 from tests.pg.cluster import PostgresCluster
 from tests.pg.conftest import require_postgres
-from tests.workflows.harness import OutsideWorld, _TestSettings, dossier_input
+from tests.workflows.harness import OutsideWorld, dossier_input, worker_settings
 from tests.workflows.test_dossier_lifecycle import RECEPTION
 
 pytestmark = pytest.mark.devserver
@@ -73,7 +73,7 @@ async def test_read_model_database_down_for_a_while(tmp_path: Path) -> None:
             NotifyActivities(db, channels=[]).notify,
             *OutsideWorld().activities(),
         ]
-        async with build_worker(client, _TestSettings(), activities, task_queue=queue):
+        async with build_worker(client, worker_settings(), activities, task_queue=queue):
             codes = [f"000.00.12.H19-270111-{i + 1:04d}" for i in range(CASES)]
             handles = [
                 await client.start_workflow(
