@@ -5,7 +5,8 @@ Order matters: all checks that need no storage run first; documents are
 stored next (content-addressed, so a retry stores nothing new); the dossier row
 and its code are written in one transaction; the workflow starts last. If the
 workflow cannot start, the row, the "my documents" entries and the newly
-stored files are removed again.
+stored files are removed again — unless a second start under the same id shows the
+first one did reach the server.
 """
 
 from __future__ import annotations
@@ -397,9 +398,14 @@ class SubmissionService:
             # delete the row of a running case.
             log.info("dossier_workflow_started_by_retry dossier_code=%s", code)
         except Exception as exc:
-            log.error("dossier_start_failed dossier_code=%s error=%s", code, type(exc).__name__)
-            self._undo(code, new_docs)
-            raise SubmissionUnavailable("workflow_unavailable", MESSAGES["unavailable"]) from exc
+            if not await self._started_after_all(inp):
+                log.error(
+                    "dossier_start_failed dossier_code=%s error=%s", code, type(exc).__name__
+                )
+                self._undo(code, new_docs)
+                raise SubmissionUnavailable(
+                    "workflow_unavailable", MESSAGES["unavailable"]
+                ) from exc
         log.info(
             "dossier_submitted dossier_code=%s procedure=%s agency=%s",
             code,
@@ -407,6 +413,19 @@ class SubmissionService:
             agency.code,
         )
         return dossier
+
+    async def _started_after_all(self, inp: DossierInput) -> bool:
+        """A failed start may still have reached the server (the answer lost on the way
+        back): undoing then would leave a running case without its row. One more start
+        under the same id settles it — refused as a duplicate, the case exists."""
+        try:
+            await start_dossier_workflow(self.temporal, self.settings, inp)
+        except WorkflowAlreadyStartedError:
+            log.warning("dossier_start_answer_lost dossier_code=%s", inp.dossier_code)
+            return True
+        except Exception:
+            return False
+        return True
 
     def _remember_documents(
         self, session: Session, citizen: CitizenAccount, documents: list[_Stored]

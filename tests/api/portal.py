@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from fastapi import FastAPI
 from temporalio.testing import WorkflowEnvironment
 
 from dichvucong.accounts.officials import create_official
@@ -56,6 +57,7 @@ LLTP_FORM = {
 @dataclass
 class Portal:
     http: httpx.AsyncClient
+    app: FastAPI
     settings: Settings
     db: Database
     env: WorkflowEnvironment
@@ -196,7 +198,7 @@ async def portal(
             harness.worker(),
             httpx.AsyncClient(transport=transport, base_url="http://portal.test") as http,
         ):
-            yield Portal(http=http, settings=settings, db=db, env=env, world=world)
+            yield Portal(http=http, app=app, settings=settings, db=db, env=env, world=world)
     finally:
         await env.shutdown()
         db.dispose()

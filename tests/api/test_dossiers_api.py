@@ -9,11 +9,13 @@ import httpx
 import pytest
 from sqlmodel import func, select
 from temporalio.client import Client
+from temporalio.service import RetryConfig, RPCError, RPCStatusCode
 
 from dichvucong.db.models import CitizenDocument, Dossier, StoredDocument
 from dichvucong.dossiers import submission
 from dichvucong.settings import Settings
 from dichvucong.workflows.messages import DossierInput
+from tests.conftest import free_port
 
 from .portal import JPEG_BYTES, LLTP_FORM, PDF_BYTES, STP, portal
 
@@ -188,6 +190,57 @@ async def test_retry_that_starts_the_workflow_first_keeps_the_dossier(
         with p.db.session() as session:
             assert session.exec(select(func.count()).select_from(Dossier)).one() == 1
             assert session.exec(select(func.count()).select_from(CitizenDocument)).one() == 1
+
+
+async def test_temporal_down_refuses_the_submission_and_keeps_nothing(tmp_path: Path) -> None:
+    async with portal(tmp_path) as p:
+        await p.register()
+        citizen = await p.login("075203001234")
+        # Nobody listens there: every start is refused, including the confirming one.
+        p.app.state.temporal = await Client.connect(
+            f"127.0.0.1:{free_port()}",
+            lazy=True,
+            retry_config=RetryConfig(max_retries=1, initial_interval_millis=10),
+        )
+        answer = await p.submit(citizen, key="temporal-down")
+        assert answer.status_code == 503
+        assert answer.headers["content-type"] == "application/problem+json"
+        assert answer.json()["detail"].startswith("Hệ thống xử lý hồ sơ đang bận; hồ sơ chưa được gửi")
+        with p.db.session() as session:
+            assert session.exec(select(func.count()).select_from(Dossier)).one() == 0
+            assert session.exec(select(func.count()).select_from(CitizenDocument)).one() == 0
+            assert session.exec(select(func.count()).select_from(StoredDocument)).one() == 0
+        assert [f for f in (tmp_path / "documents").rglob("*") if f.is_file()] == []
+
+
+async def test_a_start_whose_answer_was_lost_keeps_the_dossier(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The server started the case but the answer never came back: the dossier must not
+    be undone under a running workflow."""
+    real_start = submission.start_dossier_workflow
+    calls: list[str] = []
+
+    async def answer_lost_once(client: Client, settings: Settings, inp: DossierInput) -> None:
+        calls.append(inp.dossier_code)
+        await real_start(client, settings, inp)
+        if len(calls) == 1:
+            raise RPCError("deadline exceeded", RPCStatusCode.DEADLINE_EXCEEDED, b"")
+
+    async with portal(tmp_path) as p:
+        await p.register()
+        citizen = await p.login("075203001234")
+        monkeypatch.setattr(submission, "start_dossier_workflow", answer_lost_once)
+        answer = await p.submit(citizen, key="answer-lost")
+        assert answer.status_code == 201, answer.text
+        code = answer.json()["dossier_code"]
+        assert len(calls) == 2  # the confirming start was refused as a duplicate
+        await p.settled(code)
+        with p.db.session() as session:
+            row = session.get(Dossier, code)
+            assert row is not None and row.applicant_id is not None
+            assert session.exec(select(func.count()).select_from(CitizenDocument)).one() == 1
+        assert [f for f in (tmp_path / "documents").rglob("*") if f.is_file()] != []
 
 
 async def test_concurrent_submissions_get_distinct_sequential_codes(tmp_path: Path) -> None:
