@@ -5,8 +5,8 @@ Order matters: all checks that need no storage run first; documents are
 stored next (content-addressed, so a retry stores nothing new); the dossier row
 and its code are written in one transaction; the workflow starts last. If the
 workflow cannot start, the row, the "my documents" entries and the newly
-stored files are removed again — unless a second start under the same id shows the
-first one did reach the server.
+stored files are removed again — unless the workflow exists after all
+(``start_once``: a concurrent retry started it, or only the answer was lost).
 """
 
 from __future__ import annotations
@@ -41,6 +41,7 @@ from dichvucong.forms.fees import compute_fee
 from dichvucong.forms.validation import validate_form
 from dichvucong.integrations.national import national_portal_url
 from dichvucong.settings import Settings
+from dichvucong.temporal_client import start_once
 from dichvucong.workflows import texts
 from dichvucong.workflows.dossier import DossierWorkflow
 from dichvucong.workflows.messages import CaseRules, DocumentRef, DossierInput
@@ -391,21 +392,13 @@ class SubmissionService:
         # The same input the reconciler would rebuild from these rows.
         inp = rebuild_input(dossier, rows, self.catalog, self.settings)
         try:
-            await start_dossier_workflow(self.temporal, self.settings, inp)
-        except WorkflowAlreadyStartedError:
-            # The id is this dossier's own code: a concurrent retry of the same request
-            # (or the reconciler) started it from these very rows. Undoing now would
-            # delete the row of a running case.
-            log.info("dossier_workflow_started_by_retry dossier_code=%s", code)
+            await start_once(
+                lambda: start_dossier_workflow(self.temporal, self.settings, inp), code
+            )
         except Exception as exc:
-            if not await self._started_after_all(inp):
-                log.error(
-                    "dossier_start_failed dossier_code=%s error=%s", code, type(exc).__name__
-                )
-                self._undo(code, new_docs)
-                raise SubmissionUnavailable(
-                    "workflow_unavailable", MESSAGES["unavailable"]
-                ) from exc
+            log.error("dossier_start_failed dossier_code=%s error=%s", code, type(exc).__name__)
+            self._undo(code, new_docs)
+            raise SubmissionUnavailable("workflow_unavailable", MESSAGES["unavailable"]) from exc
         log.info(
             "dossier_submitted dossier_code=%s procedure=%s agency=%s",
             code,
@@ -413,19 +406,6 @@ class SubmissionService:
             agency.code,
         )
         return dossier
-
-    async def _started_after_all(self, inp: DossierInput) -> bool:
-        """A failed start may still have reached the server (the answer lost on the way
-        back): undoing then would leave a running case without its row. One more start
-        under the same id settles it — refused as a duplicate, the case exists."""
-        try:
-            await start_dossier_workflow(self.temporal, self.settings, inp)
-        except WorkflowAlreadyStartedError:
-            log.warning("dossier_start_answer_lost dossier_code=%s", inp.dossier_code)
-            return True
-        except Exception:
-            return False
-        return True
 
     def _remember_documents(
         self, session: Session, citizen: CitizenAccount, documents: list[_Stored]

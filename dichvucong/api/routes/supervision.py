@@ -39,6 +39,7 @@ from dichvucong.feedback.messages import FeedbackAnswerInput, FeedbackInput, Fee
 from dichvucong.feedback.models import Feedback, FeedbackKind
 from dichvucong.stats import RATE_NAMES, Indicators, requested_period
 from dichvucong.stats.indicators import compute_statistics
+from dichvucong.temporal_client import start_once
 
 router = APIRouter(tags=["supervision"])
 
@@ -281,24 +282,25 @@ async def create_feedback(
     session.add(row)
     session.commit()
     session.close()  # no pooled connection held across the await
+    inp = FeedbackInput(
+        code=row.code,
+        agency_code=agency,
+        received_at=now,
+        subject=row.subject,
+        answer_days=settings.feedback_answer_days,
+        warn_days=1,
+        citizen_id=citizen_id,
+        procedure_code=data.procedure_code,
+        dossier_code=data.dossier_code,
+    )
     try:
-        await temporal.start_workflow(
-            "FeedbackWorkflow",
-            FeedbackInput(
-                code=row.code,
-                agency_code=agency,
-                received_at=now,
-                subject=row.subject,
-                answer_days=settings.feedback_answer_days,
-                warn_days=1,
-                citizen_id=citizen_id,
-                procedure_code=data.procedure_code,
-                dossier_code=data.dossier_code,
+        await start_once(
+            lambda: temporal.start_workflow(
+                "FeedbackWorkflow", inp, id=inp.code, task_queue=settings.task_queue
             ),
-            id=row.code,
-            task_queue=settings.task_queue,
+            inp.code,
         )
-    except RPCError as exc:
+    except Exception as exc:
         session.execute(delete(Feedback).where(col(Feedback.code) == row.code))
         session.commit()
         raise DomainError(
