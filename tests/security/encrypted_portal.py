@@ -84,6 +84,7 @@ async def encrypted_portal(tmp_path: Path, **overrides: object) -> AsyncIterator
         ):
             yield EncryptedPortal(
                 http=http,
+                app=app,
                 settings=settings,
                 db=db,
                 env=env,
