@@ -3,6 +3,8 @@ and its signed webhooks through the callback route."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import httpx
 import pytest
 from temporalio.exceptions import ApplicationError
@@ -112,3 +114,23 @@ def test_refusals(portal: Portal) -> None:
         activities.dispatch_result(ShipmentRequest(CODE, "k2", "  ", None))
     assert failure.value.non_retryable
     assert portal.postal.shipments == {}
+
+
+def test_a_webhook_that_could_not_reach_temporal_counts_when_retried(
+    portal: Portal, free_port: Callable[..., int]
+) -> None:
+    """Temporal unreachable when the API first connects (not an RPC error): 503, and the
+    postal service's retry of the same event is processed, not taken for a replay."""
+    portal.add_dossier(CODE, status="DISPATCHED")
+    shipment = build_postal_client(portal.settings).create_shipment(
+        f"{CODE}:ship:1", "A", "Biên Hòa", "", CODE)
+    fake = portal.app.state.temporal
+    portal.app.state.temporal = None  # the API connects on first use...
+    portal.settings.temporal_address = f"127.0.0.1:{free_port()}"  # ...and nobody listens
+    _status(portal, shipment.tracking_number, "delivered")
+    payload = portal.postal.webhooks[-1].payload
+    assert portal.postal.webhooks[-1].status_code == 503
+    portal.app.state.temporal = fake  # Temporal is back
+    retried = httpx.post(f"{portal.url}/api/v1/postal/callback", json=payload, timeout=10)
+    assert retried.json()["result"] == "accepted"
+    assert [u.status for _, u in portal.temporal.named("postal_update")] == ["delivered"]

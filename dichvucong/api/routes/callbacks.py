@@ -108,8 +108,8 @@ def _refuse(status: int, code: str, detail: str, reason: str, **log_fields: Any)
 
 
 async def _signal(request: Request, dossier_code: str, name: str, arg: Any) -> JSONResponse | None:
-    client = await get_temporal(request)
     try:
+        client = await get_temporal(request)  # connects lazily: may fail here too
         await client.get_workflow_handle(dossier_code).signal(name, arg)
     except RPCError as exc:
         if exc.status == RPCStatusCode.NOT_FOUND:
@@ -123,10 +123,20 @@ async def _signal(request: Request, dossier_code: str, name: str, arg: Any) -> J
         log.error(
             "callback_signal_failed signal=%s dossier=%s status=%s", name, dossier_code, exc.status
         )
-        return problem(
-            503, "Tạm thời không xử lý được", "Vui lòng gửi lại sau.", "temporarily_unavailable"
-        )
+        return _unavailable()
+    except Exception as exc:
+        log.error(
+            "callback_signal_failed signal=%s dossier=%s error=%s",
+            name, dossier_code, type(exc).__name__,
+        )  # fmt: skip
+        return _unavailable()
     return None
+
+
+def _unavailable() -> JSONResponse:
+    return problem(
+        503, "Tạm thời không xử lý được", "Vui lòng gửi lại sau.", "temporarily_unavailable"
+    )
 
 
 def _dossier(db: Database, code: str) -> Dossier | None:
@@ -186,12 +196,18 @@ async def payment_callback(
     if dossier.payment_status == "paid" or not seen.claim(transaction_id):
         log.info("payment_callback_replayed reference=%s", reference)
         return JSONResponse({"code": OK, "result": "already_processed"})
-    failed = await _signal(
-        request,
-        dossier.code,
-        "payment_confirmed",
-        PaymentConfirmedInput(payment_ref=reference, amount=amount, transaction_id=transaction_id),
-    )
+    try:
+        failed = await _signal(
+            request,
+            dossier.code,
+            "payment_confirmed",
+            PaymentConfirmedInput(
+                payment_ref=reference, amount=amount, transaction_id=transaction_id
+            ),
+        )
+    except BaseException:  # cancelled mid-way (the gateway hung up): its retry must count
+        seen.release(transaction_id)
+        raise
     if failed is not None:
         seen.release(transaction_id)  # the gateway's retry gets its chance
         return failed
@@ -232,14 +248,18 @@ async def postal_callback(request: Request, settings: SettingsDep, db: DatabaseD
     async with seen.lock_for(tracking):
         if not seen.claim(event_id):
             return JSONResponse({"result": "already_processed"})
-        failed = await _signal(
-            request,
-            dossier.code,
-            "postal_update",
-            PostalUpdateInput(
-                tracking_number=tracking, status=status, note=str(data.get("note", ""))[:500]
-            ),
-        )
+        try:
+            failed = await _signal(
+                request,
+                dossier.code,
+                "postal_update",
+                PostalUpdateInput(
+                    tracking_number=tracking, status=status, note=str(data.get("note", ""))[:500]
+                ),
+            )
+        except BaseException:  # cancelled mid-way: the postal service's retry must count
+            seen.release(event_id)
+            raise
         if failed is not None:
             seen.release(event_id)
             return failed
