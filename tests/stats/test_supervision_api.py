@@ -15,6 +15,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from openpyxl import load_workbook
 from sqlmodel import select
+from temporalio.service import RPCError, RPCStatusCode
 
 from dichvucong.accounts.principal import Principal
 from dichvucong.api.deps import optional_principal
@@ -46,6 +47,8 @@ class FakeHandle:
     id: str
 
     async def execute_update(self, name: str, arg: Any, result_type: Any = None) -> FeedbackState:
+        if self.client.down:
+            raise RPCError("connection refused", RPCStatusCode.UNAVAILABLE, b"")
         self.client.updates.append((self.id, name, arg))
         return FeedbackState(
             code=self.id,
@@ -62,8 +65,11 @@ class FakeHandle:
 class FakeTemporal:
     started: list[tuple[str, Any, str, str]] = field(default_factory=list)
     updates: list[tuple[str, str, Any]] = field(default_factory=list)
+    down: bool = False  # every call refused as by an unreachable frontend
 
     async def start_workflow(self, workflow: str, arg: Any, *, id: str, task_queue: str) -> None:
+        if self.down:
+            raise RPCError("connection refused", RPCStatusCode.UNAVAILABLE, b"")
         self.started.append((workflow, arg, id, task_queue))
 
     def get_workflow_handle(self, workflow_id: str) -> FakeHandle:
@@ -224,3 +230,20 @@ def test_dashboard_page(env) -> None:  # type: ignore[no-untyped-def]
     html = client.get("/giam-sat").text
     assert "/can-bo/ho-so/A-8" not in html
     assert "AgencyCode%20IN%20%28%22000.00.21.H19%22%29" in html
+
+
+def test_feedback_while_temporal_is_down_is_503_and_keeps_nothing(env) -> None:  # type: ignore[no-untyped-def]
+    client, who, temporal, db = env
+    who["p"] = CITIZEN
+    body = {"kind": "report", "subject": "Thái độ", "body": "Chậm.", "agency_code": B}
+    code = client.post("/api/v1/feedback", json=body).json()["code"]
+    with db.session() as session:
+        before = {row.code for row in session.exec(select(Feedback))}
+    temporal.down = True
+    refused = client.post("/api/v1/feedback", json=body)
+    assert refused.status_code == 503 and refused.json()["code"] == "temporal_unavailable"
+    with db.session() as session:
+        assert {row.code for row in session.exec(select(Feedback))} == before
+    who["p"] = B_OFFICIAL
+    answer = client.post(f"/api/v1/feedback/{code}/answer", json={"text": "Đã xử lý"})
+    assert answer.status_code == 503 and answer.json()["code"] == "temporal_unavailable"

@@ -19,7 +19,7 @@ from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, Field, model_validator
 from sqlmodel import col, delete, select
 from temporalio.client import WorkflowUpdateFailedError
-from temporalio.service import RPCError
+from temporalio.service import RPCError, RPCStatusCode
 
 from dichvucong.accounts.principal import Principal
 from dichvucong.api.deps import (
@@ -370,7 +370,11 @@ async def answer_feedback(
         message = getattr(exc.cause, "message", None) or str(exc.cause or exc)
         raise Conflict("answer_refused", message) from exc
     except RPCError as exc:
-        raise Conflict("answer_refused", "Phản ánh, kiến nghị này đã được trả lời.") from exc
+        if exc.status == RPCStatusCode.NOT_FOUND:  # its workflow ended: answered already
+            raise Conflict("answer_refused", "Phản ánh, kiến nghị này đã được trả lời.") from exc
+        raise DomainError(
+            "temporal_unavailable", "Hệ thống đang bận, vui lòng gửi lại sau.", status=503
+        ) from exc
     return {
         "code": code,
         "status": state.status,
