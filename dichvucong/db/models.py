@@ -120,7 +120,7 @@ class Dossier(SQLModel, table=True):
     apology_used: bool = False
     fee_amount: int = 0
     payment_stage: str = Field(default="none", max_length=16)
-    payment_status: str = Field(default="none", max_length=16)  # none|pending|paid|refund_requested
+    payment_status: str = Field(default="none", max_length=16)  # none|pending|paid|expired|refund_requested|refund_failed
     payment_method: str | None = Field(default=None, max_length=16)  # online | counter
     paid_at: datetime | None = _ts()
     tracking_number: str | None = Field(default=None, max_length=40)

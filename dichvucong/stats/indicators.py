@@ -310,7 +310,7 @@ def compute_statistics(
             sa.and_(D.overdue.is_(sa.true()), sa.literal(period.end >= now)),
         )
         received = _in(D.received_at, period)
-        paid = sa.and_(_in(D.paid_at, period), D.payment_status.in_(("paid", "refund_requested")))
+        paid = sa.and_(_in(D.paid_at, period), D.payment_status.in_(("paid", "refund_requested", "refund_failed")))
         columns = {
             "received": _count(received),
             "received_online": _count(sa.and_(received, D.channel == "online")),

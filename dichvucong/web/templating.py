@@ -53,6 +53,7 @@ templates.env.filters.update(
     status_label=texts.status_label,
     action_label=texts.action_label,
     role_label=lambda role: texts.ROLE_LABELS.get(role, role),
+    payment_label=lambda status: texts.PAYMENT_LABELS.get(status, status),
 )
 
 

@@ -128,7 +128,7 @@ class _Case:
     timeliness: str | None = None
     supplement_count: int = 0
     apology_used: bool = False
-    payment_status: str = "none"  # none | pending | paid | expired | refund_requested
+    payment_status: str = "none"  # none | pending | paid | expired | refund_requested | refund_failed
     payment_method: str | None = None
     paid_at: datetime | None = None
     tracking_number: str | None = None
@@ -793,20 +793,36 @@ class DossierWorkflow:
     async def _dispatch(self, action: str, actor: str, note: str | None = None) -> None:
         case, inp = self._case, self._inp
         case.dispatch_attempts += 1
-        shipment: Shipment = await workflow.execute_activity(
-            "dispatch_result",
-            ShipmentRequest(
-                dossier_code=inp.dossier_code,
-                idempotency_key=f"{inp.dossier_code}:ship:{case.dispatch_attempts}",
-                address=case.delivery_address or "",
-                applicant_id=inp.applicant_id,
-                documents=list(case.result_documents),
-            ),
-            result_type=Shipment,
-            start_to_close_timeout=self._outside_timeout(),
-            retry_policy=OUTSIDE_RETRY,
-            summary="Tạo vận đơn bưu chính",
-        )
+        try:
+            shipment: Shipment = await workflow.execute_activity(
+                "dispatch_result",
+                ShipmentRequest(
+                    dossier_code=inp.dossier_code,
+                    idempotency_key=f"{inp.dossier_code}:ship:{case.dispatch_attempts}",
+                    address=case.delivery_address or "",
+                    applicant_id=inp.applicant_id,
+                    documents=list(case.result_documents),
+                ),
+                result_type=Shipment,
+                start_to_close_timeout=self._outside_timeout(),
+                retry_policy=OUTSIDE_RETRY,
+                summary="Tạo vận đơn bưu chính",
+            )
+        except ActivityError as failure:
+            # Only a refusal for good gets here (OUTSIDE_RETRY retries the rest): the
+            # result waits at the counter, where the issuer can send it again to a
+            # corrected address or hand it over. Cases that failed on it before this
+            # branch existed replay as they ran.
+            if not workflow.patched("dispatch-rejected-v1"):
+                raise
+            await self._transition(
+                action,
+                CaseStatus.RESULT_READY,
+                actor=actor,
+                note=texts.NOTES["dispatch_rejected"],
+                data={"postal": "rejected", "reason": _failure_reason(failure)},
+            )
+            return
         case.tracking_number = shipment.tracking_number
         case.dispatched_at = shipment.created_at
         limit = timedelta(hours=self._rules.postal_dispatch_limit_hours)
@@ -859,24 +875,34 @@ class DossierWorkflow:
             case.finished_at = case.closed_at
             case.timeliness = self._final_timeliness()
         refund: RefundResult | None = None
+        data: dict[str, Any] = {}
         if case.payment_status == "paid" and case.payment_method == "online":
-            refund = await workflow.execute_activity(
-                "request_refund",
-                RefundRequest(
-                    dossier_code=inp.dossier_code,
-                    idempotency_key=f"{inp.dossier_code}:refund",
-                    payment_ref=payment_reference(inp.dossier_code),
-                    amount=inp.fee_amount,
-                    reason=note or "",
-                ),
-                result_type=RefundResult,
-                start_to_close_timeout=self._outside_timeout(),
-                retry_policy=OUTSIDE_RETRY,
-                summary="Yêu cầu hoàn phí",
-            )
+            try:
+                refund = await workflow.execute_activity(
+                    "request_refund",
+                    RefundRequest(
+                        dossier_code=inp.dossier_code,
+                        idempotency_key=f"{inp.dossier_code}:refund",
+                        payment_ref=payment_reference(inp.dossier_code),
+                        amount=inp.fee_amount,
+                        reason=note or "",
+                    ),
+                    result_type=RefundResult,
+                    start_to_close_timeout=self._outside_timeout(),
+                    retry_policy=OUTSIDE_RETRY,
+                    summary="Yêu cầu hoàn phí",
+                )
+            except ActivityError as failure:
+                # The gateway refused the refund for good: the case still closes, and
+                # the refund is left to the agency's accountant, visibly.
+                if not workflow.patched("refund-rejected-v1"):
+                    raise
+                case.payment_status = "refund_failed"
+                data["refund_error"] = _failure_reason(failure)
         if case.payment_status == "paid":
             case.payment_status = "refund_requested"
-        data = {"refund_ref": refund.refund_ref} if refund else {}
+        if refund:
+            data["refund_ref"] = refund.refund_ref
         await self._transition(action, status, actor=actor, note=note, data=data)
 
     # ------------------------------------------------------------- timers
@@ -910,6 +936,14 @@ class DossierWorkflow:
             await self._query_payment()
         if timers.payment_expiry and timers.payment_expiry <= now:
             timers.payment_expiry = None
+            if inp.payment_stage == PaymentStage.ON_SUBMISSION and workflow.patched(
+                "query-before-expiry-v1"
+            ):
+                # A payment made since the last periodic query (its callback late or
+                # lost) must not end in a withdrawn case with the money kept: ask once more.
+                await self._query_payment()
+                if case.payment_status == "paid":
+                    return
             case.payment_status = "expired"
             if inp.payment_stage == PaymentStage.ON_SUBMISSION:
                 await self._close(
@@ -1230,6 +1264,12 @@ class DossierWorkflow:
         if status == CaseStatus.RESULT_READY:
             return texts.DETAILS["RESULT_READY"].format(delivery=inp.delivery)
         return texts.DETAILS["DISPATCHED"].format(tracking=case.tracking_number)
+
+
+def _failure_reason(failure: ActivityError) -> str:
+    """What the outside party said, for the officials (the cause is the activity's own error)."""
+    cause = failure.cause
+    return str(cause.message if isinstance(cause, ApplicationError) else cause or failure)[:500]
 
 
 def _timeliness(finished: datetime | None, due: datetime | None) -> str | None:

@@ -50,6 +50,7 @@ ACTION_LABELS: dict[str, str] = {
     "payment_expired": "Hết hạn thanh toán",
     "supplement_expired": "Hết hạn bổ sung",
     "refund_requested": "Yêu cầu hoàn phí",
+    "refund_failed": "Hoàn phí không thành công",
 }
 
 # Validator refusals: the caller (an official's page, the API's 409) shows these.
@@ -73,6 +74,14 @@ REFUSALS: dict[str, str] = {
     "received_at_range": "Thời điểm tiếp nhận phải sau khi nộp hồ sơ và không ở tương lai.",
 }
 
+# Notes the workflow writes on a transition of its own.
+NOTES: dict[str, str] = {
+    "dispatch_rejected": (
+        "Bưu chính từ chối nhận gửi kết quả. Kết quả chờ tại bộ phận một cửa: cập nhật địa chỉ "
+        "và gửi lại, hoặc trả kết quả tại quầy."
+    ),
+}
+
 DETAILS: dict[str, str] = {
     "SUBMITTED": "Chờ tiếp nhận (hạn tiếp nhận {deadline}).",
     "SUPPLEMENT_REQUESTED": "Chờ công dân bổ sung: {items} (đến {deadline}).",
@@ -82,6 +91,15 @@ DETAILS: dict[str, str] = {
     "RESULT_READY": "Có kết quả, chờ trả tại quầy ({delivery}).",
     "DISPATCHED": "Đã gửi bưu chính, mã vận đơn {tracking}.",
     "FINAL": "Đã kết thúc: {status}.",
+}
+
+PAYMENT_LABELS: dict[str, str] = {
+    "none": "",
+    "pending": "chưa nộp",
+    "paid": "đã nộp",
+    "expired": "hết hạn nộp",
+    "refund_requested": "đang hoàn phí",
+    "refund_failed": "hoàn phí chưa thành công — cơ quan sẽ liên hệ để hoàn trả",
 }
 
 ROLE_LABELS: dict[str, str] = {

@@ -20,6 +20,7 @@ from temporalio import activity
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.client import Client, WorkflowHandle
+from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
@@ -90,6 +91,9 @@ class OutsideWorld:
     gateway_answers: dict[str, PaymentStatus] = field(default_factory=dict)
     queries: list[str] = field(default_factory=list)
     fail_shipments: int = 0
+    # Refusals for good, raised as the real activities raise them (non-retryable).
+    reject_shipments: int = 0
+    reject_refunds: int = 0
     national: list[tuple[str, int, str, str]] = field(default_factory=list)
 
     def activities(self) -> list[Callable[..., Any]]:
@@ -99,6 +103,11 @@ class OutsideWorld:
             if self.fail_shipments > 0:
                 self.fail_shipments -= 1
                 raise RuntimeError("postal service unavailable")
+            if self.reject_shipments > 0:
+                self.reject_shipments -= 1
+                raise ApplicationError(
+                    "address outside the service area", type="PostalRejected", non_retryable=True
+                )
             if request.idempotency_key not in self.shipments:
                 number = f"VN{len(self.shipments) + 1:09d}"
                 self.shipments[request.idempotency_key] = Shipment(
@@ -110,6 +119,11 @@ class OutsideWorld:
         @activity.defn(name="request_refund")
         def request_refund(request: RefundRequest) -> RefundResult:
             self.refund_calls.append(request.idempotency_key)
+            if self.reject_refunds > 0:
+                self.reject_refunds -= 1
+                raise ApplicationError(
+                    "transaction too old to refund", type="GatewayRejected", non_retryable=True
+                )
             return self.refunds.setdefault(
                 request.idempotency_key,
                 RefundResult(refund_ref=f"RF-{len(self.refunds) + 1}", status="accepted"),

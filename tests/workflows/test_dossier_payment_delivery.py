@@ -15,6 +15,7 @@ from dichvucong.workflows.dossier import DossierWorkflow
 from dichvucong.workflows.messages import (
     AcceptInput,
     ApproveInput,
+    CaseRules,
     CounterPaymentInput,
     HandOverInput,
     IssueResultInput,
@@ -157,6 +158,29 @@ async def test_unpaid_on_submission_fee_expires(tmp_path: Path) -> None:
         assert "payment_reminder" in await _events(h, handle.id)
 
 
+async def test_a_payment_whose_callback_never_came_is_found_at_expiry(tmp_path: Path) -> None:
+    async with harness(tmp_path) as h, h.worker():
+        start = vn(2027, 1, 11, 9, 0)
+        await h.travel_to(start)
+        code = h.new_code()
+        # No periodic query before the expiry: only the last look can find the payment.
+        rules = CaseRules(payment_query_minutes=60 * 24 * 30)
+        handle = await h.start(
+            dossier_input(
+                code, start, payment_stage="on_submission", fee_amount=200_000, rules=rules
+            )
+        )
+        await handle.execute_update(DossierWorkflow.accept, AcceptInput(actor=RECEPTION))
+        h.world.gateway_answers[payment_reference(code)] = PaymentStatus(
+            status="paid", amount=200_000, transaction_id="GW-LATE"
+        )
+        await h.env.sleep(timedelta(days=10))  # past the 5 working days to pay
+        state = await handle.query(DossierWorkflow.state)
+        assert (state.status, state.payment_status) == ("PROCESSING", "paid")
+        assert h.world.queries == [payment_reference(code)]
+        assert "payment_confirmed" in await _events(h, code)
+
+
 async def test_before_result_fee_paid_at_the_counter_then_counter_hand_over(tmp_path: Path) -> None:
     async with harness(tmp_path) as h, h.worker():
         start = vn(2027, 1, 11, 9, 0)
@@ -248,3 +272,70 @@ async def test_online_delivery_completes_when_the_result_is_issued(tmp_path: Pat
         state = await handle.query(DossierWorkflow.state)
         assert state.status == "COMPLETED"
         assert [d.sha256 for d in state.result_documents] == [RESULT.sha256]
+
+
+async def test_a_shipment_the_postal_service_refuses_waits_at_the_counter(tmp_path: Path) -> None:
+    async with harness(tmp_path) as h, h.worker():
+        start = vn(2027, 1, 11, 9, 0)
+        await h.travel_to(start)
+        code = h.new_code()
+        h.world.reject_shipments = 1
+        handle = await h.start(
+            dossier_input(code, start, delivery="postal", delivery_address="Ấp 3, đảo Hòn Tre")
+        )
+        await handle.execute_update(DossierWorkflow.accept, AcceptInput(actor=RECEPTION))
+        await _process_to_result(handle)
+        state = await handle.query(DossierWorkflow.state)
+        assert (state.status, state.tracking_number) == ("RESULT_READY", None)
+        assert state.allowed_actions["issuer"] == ["hand_over", "redispatch"]
+        with h.db.session() as session:
+            last = session.exec(
+                select(DossierEvent)
+                .where(DossierEvent.dossier_code == code)
+                .order_by(DossierEvent.seq.desc())  # type: ignore[attr-defined]
+            ).first()
+        assert last is not None and (last.action, last.to_status) == ("issue_result", "RESULT_READY")
+        assert last.note is not None and last.note.startswith("Bưu chính từ chối nhận gửi")
+        assert last.data["reason"] == "address outside the service area"
+
+        state = await handle.execute_update(
+            DossierWorkflow.redispatch,
+            RedispatchInput(address="25 Phan Chu Trinh, Biên Hòa", actor=ISSUER),
+        )
+        assert (state.status, state.tracking_number) == ("DISPATCHED", "VN000000001")
+        assert h.world.shipment_calls == [f"{code}:ship:1", f"{code}:ship:2"]
+
+
+async def test_a_refund_the_gateway_refuses_still_closes_the_case(tmp_path: Path) -> None:
+    async with harness(tmp_path) as h, h.worker():
+        start = vn(2027, 1, 11, 9, 0)
+        await h.travel_to(start)
+        code = h.new_code()
+        h.world.reject_refunds = 1
+        handle = await h.start(
+            dossier_input(code, start, payment_stage="on_submission", fee_amount=200_000)
+        )
+        await handle.execute_update(DossierWorkflow.accept, AcceptInput(actor=RECEPTION))
+        await handle.signal(
+            DossierWorkflow.payment_confirmed,
+            PaymentConfirmedInput(
+                payment_ref=payment_reference(code), amount=200_000, transaction_id="T1"
+            ),
+        )
+        await h.env.sleep(timedelta(seconds=1))
+        state = await handle.execute_update(
+            DossierWorkflow.reject,
+            RejectInput(reasons=["Không đủ điều kiện cấp phiếu"], actor=SPECIALIST),
+        )
+        assert (state.status, state.payment_status) == ("REJECTED", "refund_failed")
+        assert (await handle.result()).status == "REJECTED"
+        assert h.world.refund_calls == [f"{code}:refund"]
+        with h.db.session() as session:
+            row = session.get(Dossier, code)
+            assert row is not None and row.payment_status == "refund_failed"
+            last = session.exec(
+                select(DossierEvent)
+                .where(DossierEvent.dossier_code == code)
+                .order_by(DossierEvent.seq.desc())  # type: ignore[attr-defined]
+            ).first()
+        assert last is not None and last.data["refund_error"] == "transaction too old to refund"
