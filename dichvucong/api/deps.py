@@ -14,7 +14,7 @@ from temporalio.client import Client
 from dichvucong.accounts.citizens import principal_for_token
 from dichvucong.accounts.principal import Principal
 from dichvucong.accounts.tokens import SESSION_COOKIE
-from dichvucong.api.problems import DomainError, Forbidden
+from dichvucong.api.problems import DomainError, Forbidden, temporal_unavailable
 from dichvucong.calendar import WorkCalendar
 from dichvucong.catalog import Catalog
 from dichvucong.db.engine import Database
@@ -56,7 +56,10 @@ async def get_temporal(request: Request) -> Client:
     if getattr(state, "temporal", None) is None:
         async with _client_lock:
             if getattr(state, "temporal", None) is None:
-                state.temporal = await connect(state.settings)
+                try:
+                    state.temporal = await connect(state.settings)
+                except RuntimeError as exc:  # the SDK's "Failed client connect"
+                    raise temporal_unavailable() from exc
     return state.temporal
 
 

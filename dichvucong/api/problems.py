@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from temporalio.service import RPCError
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 
@@ -105,3 +107,20 @@ def install_problem_handlers(app: FastAPI) -> None:
         for key, value in (exc.headers or {}).items():
             response.headers[key] = value
         return response
+
+    @app.exception_handler(RPCError)
+    async def _temporal(request: Request, exc: RPCError) -> Response:
+        # Routes map the answers they expect (not found, refused); what reaches here is
+        # Temporal unavailable or overloaded: the request did nothing, it can be sent again.
+        logging.getLogger("dichvucong.api").error(
+            "temporal_rpc_failed path=%s status=%s", request.url.path, exc.status
+        )
+        return await _domain(request, temporal_unavailable())
+
+
+def temporal_unavailable() -> DomainError:
+    return DomainError(
+        "temporal_unavailable",
+        "Hệ thống xử lý hồ sơ đang bận; vui lòng thử lại sau ít phút.",
+        status=503,
+    )

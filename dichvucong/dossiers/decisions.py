@@ -10,12 +10,22 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, Field, ValidationError
-from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.client import (
+    Client,
+    WorkflowUpdateFailedError,
+    WorkflowUpdateRPCTimeoutOrCancelledError,
+)
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from dichvucong.accounts.principal import Principal
-from dichvucong.api.problems import Conflict, DomainError, Forbidden, NotFound
+from dichvucong.api.problems import (
+    Conflict,
+    DomainError,
+    Forbidden,
+    NotFound,
+    temporal_unavailable,
+)
 from dichvucong.db.models import Dossier
 from dichvucong.workflows import texts
 from dichvucong.workflows.messages import (
@@ -165,8 +175,10 @@ async def decide(
     action: str,
     payload: Any,
     idempotency_key: str | None,
+    update: str | None = None,
 ) -> DossierState:
-    """Sends the decision; maps the workflow's refusal to 409 with its sentence."""
+    """Sends the decision (the Update named ``update``, by default ``action``); maps the
+    workflow's refusal to 409 with its sentence and an unreachable Temporal to 503."""
     handle = client.get_workflow_handle(dossier.code)
     # The update id makes a retried request (same key) return the first answer.
     update_id = (
@@ -175,7 +187,9 @@ async def decide(
         else f"{action}:{uuid.uuid4()}"
     )
     try:
-        state = await handle.execute_update(action, payload, id=update_id, result_type=DossierState)
+        state = await handle.execute_update(
+            update or action, payload, id=update_id, result_type=DossierState
+        )
     except WorkflowUpdateFailedError as exc:
         cause = exc.cause
         message = cause.message if isinstance(cause, ApplicationError) else str(cause)
@@ -185,8 +199,12 @@ async def decide(
             raise Conflict(
                 "case_closed", texts.refusal("closed", status=texts.status_label(dossier.status))
             ) from exc
-        raise
+        raise temporal_unavailable() from exc
+    except WorkflowUpdateRPCTimeoutOrCancelledError as exc:
+        # Taken or not, the caller cannot know: the same Idempotency-Key gets the answer.
+        raise temporal_unavailable() from exc
     log.info(
         "decision dossier_code=%s action=%s official=%s", dossier.code, action, principal.subject
     )
     return state
+

@@ -396,6 +396,16 @@ class DossierWorkflow:
     def supplement(self, inp: SupplementInput) -> None:
         self._enqueue_signal("supplement", inp)
 
+    # The citizen's supplement as an Update: the API learns whether it was taken before
+    # it changes the read model's form data (the signal above stays for older callers).
+    @workflow.update(name="submit_supplement")
+    async def submit_supplement(self, inp: SupplementInput) -> DossierState:
+        return await self._decide("supplement", inp)
+
+    @submit_supplement.validator
+    def _v_submit_supplement(self, inp: SupplementInput) -> None:
+        self._validate("supplement", inp)
+
     @workflow.signal(name="payment_confirmed")
     def payment_confirmed(self, inp: PaymentConfirmedInput) -> None:
         # Mismatches are recorded by the main loop, not dropped here.

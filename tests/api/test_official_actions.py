@@ -3,7 +3,13 @@ idempotent retries, the inbox, supplements, results and ratings."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+
+from sqlmodel import select
+
+from dichvucong.db.models import Dossier, DossierEvent
+from tests.conftest import free_port
 
 from .portal import COMMUNE, PDF_BYTES, STP, portal
 
@@ -129,6 +135,69 @@ async def test_supplement_requested_and_sent_by_the_citizen(tmp_path: Path) -> N
         assert ("supplement", "cccd-moi.pdf") in {
             (d["kind"], d["name"]) for d in detail["documents"]
         }
+
+
+async def test_a_supplement_the_case_no_longer_waits_for_changes_nothing(tmp_path: Path) -> None:
+    """The read model lags behind the case: the workflow refuses the second supplement,
+    and the form data it carried is not written."""
+    async with portal(tmp_path) as p:
+        await p.register()
+        citizen = await p.login("075203001234")
+        reception = await p.login(p.official("tiepnhan", STP, "reception"))
+        code = (await p.submit(citizen)).json()["dossier_code"]
+        await p.settled(code)
+        await p.act(reception, code, "request_supplement", {"items": ["Mục đích rõ hơn"]})
+        first = await p.http.post(
+            f"/api/v1/dossiers/{code}/supplement",
+            headers={**citizen, "Idempotency-Key": "bs-1"},
+            data={"form": json.dumps({"muc_dich": "Du học"})},
+        )
+        assert first.status_code == 202, first.text
+        await p.settled(code, seq=2)
+        with p.db.session() as session:  # as if the second transition were not recorded yet
+            row = session.get(Dossier, code)
+            assert row is not None and row.form_data["muc_dich"] == "Du học"
+            row.status = "SUPPLEMENT_REQUESTED"
+            session.add(row)
+            session.commit()
+        second = await p.http.post(
+            f"/api/v1/dossiers/{code}/supplement",
+            headers=citizen,
+            data={"form": json.dumps({"muc_dich": "Định cư"})},
+        )
+        assert second.status_code == 409, second.text
+        assert second.json()["detail"].startswith("Không thể «Bổ sung hồ sơ»")
+        retried = await p.http.post(  # the first request again: the same answer, once
+            f"/api/v1/dossiers/{code}/supplement",
+            headers={**citizen, "Idempotency-Key": "bs-1"},
+            data={"form": json.dumps({"muc_dich": "Du học"})},
+        )
+        assert retried.status_code == 202
+        with p.db.session() as session:
+            row = session.get(Dossier, code)
+            assert row is not None and row.form_data["muc_dich"] == "Du học"
+            events = session.exec(
+                select(DossierEvent.action).where(DossierEvent.dossier_code == code)
+            ).all()
+        assert list(events).count("supplement") == 1
+
+
+async def test_a_decision_while_temporal_is_unreachable_is_503(tmp_path: Path) -> None:
+    async with portal(tmp_path) as p:
+        await p.register()
+        citizen = await p.login("075203001234")
+        reception = await p.login(p.official("tiepnhan", STP, "reception"))
+        code = (await p.submit(citizen)).json()["dossier_code"]
+        await p.settled(code)
+        # The API (re)started while Temporal is down: its first connect fails.
+        p.app.state.temporal = None
+        p.settings.temporal_address = f"127.0.0.1:{free_port()}"
+        refused = await p.act(reception, code, "accept")
+        assert refused.status_code == 503
+        assert refused.json()["code"] == "temporal_unavailable"
+        with p.db.session() as session:
+            row = session.get(Dossier, code)
+            assert row is not None and row.status == "SUBMITTED"
 
 
 async def test_citizen_withdraws_while_waiting_for_reception(tmp_path: Path) -> None:

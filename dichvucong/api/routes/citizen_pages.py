@@ -39,6 +39,7 @@ from dichvucong.api.routes.dossiers import submission_service
 from dichvucong.catalog.models import ADMIN_LEVELS, SERVICE_LEVELS, Procedure
 from dichvucong.db.models import CitizenAccount, CitizenDocument, Dossier
 from dichvucong.dossiers import decisions
+from dichvucong.dossiers.rating import record_rating
 from dichvucong.dossiers.submission import (
     SubmissionInvalid,
     SubmissionRequest,
@@ -732,6 +733,8 @@ def dossier_page(request: Request, code: str, moi: str = "", da: str = "") -> Re
             "can_pay": view.status == "AWAITING_PAYMENT" and view.payment_status != "paid",
             "can_rate": view.status == "COMPLETED" and view.rating is None,
             "reusable": reusable,
+            # One per page shown: a double-click sends the same decision once.
+            "idempotency_key": str(uuid.uuid4()),
             "errors": {},
         },
     )
@@ -755,8 +758,14 @@ async def supplement_post(request: Request, code: str) -> Response:
         note = _text(form, "note")[:2000]
     finally:
         await form.close()
-    await temporal.get_workflow_handle(dossier.code).signal(
-        "supplement", SupplementInput(documents=refs, form_changes={}, note=note)
+    await decisions.decide(
+        client=temporal,
+        dossier=dossier,
+        principal=principal,
+        action="supplement",
+        update="submit_supplement",
+        payload=SupplementInput(documents=refs, form_changes={}, note=note),
+        idempotency_key=_raw(form, "idempotency_key") or None,
     )
     return _see_other(f"/ho-so/{quote(dossier.code)}?da=bo-sung")
 
@@ -835,14 +844,7 @@ async def rating_post(request: Request, code: str) -> Response:
         raise DomainError("rating_level", "Vui lòng chọn mức độ hài lòng.", status=422)
     with request.app.state.db.session() as session:
         dossier = visible_dossier(session, code, principal)
-        if dossier.status != "COMPLETED":
-            raise Conflict("not_completed", "Chỉ đánh giá khi hồ sơ đã hoàn thành.")
-        if dossier.rating is not None:
-            raise Conflict("already_rated", "Hồ sơ đã được đánh giá.")
-        dossier.rating = level
-        dossier.rating_comment = _text(form, "comment")[:2000] or None
-        session.add(dossier)
-        session.commit()
+        record_rating(session, dossier, level, _text(form, "comment")[:2000] or None)
     return _see_other(f"/ho-so/{quote(code)}?da=danh-gia")
 
 

@@ -29,8 +29,10 @@ from dichvucong.api.deps import (
     TemporalDep,
 )
 from dichvucong.api.problems import Conflict, DomainError, NotFound
+from dichvucong.db.engine import Database
 from dichvucong.db.models import CitizenAccount, CitizenDocument, Dossier, DossierDocument
 from dichvucong.dossiers import decisions
+from dichvucong.dossiers.rating import record_rating
 from dichvucong.dossiers.submission import (
     SubmissionInvalid,
     SubmissionRequest,
@@ -288,6 +290,7 @@ async def supplement(
     settings: SettingsDep,
     db: DatabaseDep,
     temporal: TemporalDep,
+    idempotency_key: Annotated[str | None, Header(max_length=128)] = None,
 ) -> dict[str, str]:
     with db.session() as session:
         dossier = visible_dossier(session, code, principal)
@@ -306,17 +309,29 @@ async def supplement(
     merged, errors = validate_form(procedure, {**(dossier.form_data or {}), **changes})
     if errors:
         raise SubmissionInvalid({f"form.{k}": v for k, v in errors.items()})
+    # The workflow takes it or refuses it (no longer waiting, closed) before the read
+    # model's form data changes: a refused supplement changes nothing.
+    await decisions.decide(
+        client=temporal,
+        dossier=dossier,
+        principal=principal,
+        action="supplement",
+        update="submit_supplement",
+        payload=SupplementInput(documents=refs, form_changes=changes, note=_text(form, "note")),
+        idempotency_key=idempotency_key,
+    )
+    if changes:
+        await run_in_threadpool(_save_form_data, db, code, merged)
+    return {"dossier_code": code, "status": "accepted"}
+
+
+def _save_form_data(db: Database, code: str, form_data: dict[str, Any]) -> None:
     with db.session() as session:
         row = session.get(Dossier, code)
         assert row is not None
-        row.form_data = merged
+        row.form_data = form_data
         session.add(row)
         session.commit()
-    await temporal.get_workflow_handle(code).signal(
-        "supplement",
-        SupplementInput(documents=refs, form_changes=changes, note=_text(form, "note")),
-    )
-    return {"dossier_code": code, "status": "accepted"}
 
 
 async def _store_supplement(
@@ -444,13 +459,7 @@ def rate(
     code: str, body: RatingBody, principal: CurrentCitizen, session: SessionDep
 ) -> dict[str, str]:
     dossier = visible_dossier(session, code, principal)
-    if dossier.status != "COMPLETED":
-        raise Conflict("not_completed", "Chỉ đánh giá khi hồ sơ đã hoàn thành.")
-    if dossier.rating is not None:
-        raise Conflict("already_rated", "Hồ sơ đã được đánh giá.")
-    dossier.rating, dossier.rating_comment = body.level, body.comment.strip() or None
-    session.add(dossier)
-    session.commit()
+    record_rating(session, dossier, body.level, body.comment.strip() or None)
     return {"dossier_code": code, "rating": body.level}
 
 
