@@ -43,6 +43,7 @@ from dichvucong.workflows.messages import (
     RejectInput,
     RequestSupplementInput,
     SendBackInput,
+    SupplementInput,
 )
 
 log = logging.getLogger("dichvucong.decisions")
@@ -208,3 +209,23 @@ async def decide(
     )
     return state
 
+
+async def send_supplement(
+    *,
+    client: Client,
+    dossier: Dossier,
+    principal: Principal,
+    supplement: SupplementInput,
+    idempotency_key: str | None,
+) -> DossierState:
+    """The citizen's supplement, taken or refused by the workflow (no longer waiting,
+    closed) before the caller changes anything in the read model."""
+    return await decide(
+        client=client,
+        dossier=dossier,
+        principal=principal,
+        action="supplement",
+        update="submit_supplement",
+        payload=supplement,
+        idempotency_key=idempotency_key,
+    )

@@ -11,7 +11,7 @@ from sqlmodel import select
 from dichvucong.db.models import Dossier, DossierEvent
 from tests.conftest import free_port
 
-from .portal import COMMUNE, PDF_BYTES, STP, portal
+from .portal import COMMUNE, PDF_BYTES, STP, Portal, portal
 
 
 async def test_reception_to_result_with_counter_payment(tmp_path: Path) -> None:
@@ -101,13 +101,19 @@ async def test_reception_to_result_with_counter_payment(tmp_path: Path) -> None:
         assert closed.status_code == 409
 
 
+async def _submitted(p: Portal) -> tuple[dict[str, str], dict[str, str], str]:
+    """A citizen's dossier waiting for reception; the citizen's and the receiver's headers."""
+    await p.register()
+    citizen = await p.login("075203001234")
+    reception = await p.login(p.official("tiepnhan", STP, "reception"))
+    code = (await p.submit(citizen)).json()["dossier_code"]
+    await p.settled(code)
+    return citizen, reception, code
+
+
 async def test_supplement_requested_and_sent_by_the_citizen(tmp_path: Path) -> None:
     async with portal(tmp_path) as p:
-        await p.register()
-        citizen = await p.login("075203001234")
-        reception = await p.login(p.official("tiepnhan", STP, "reception"))
-        code = (await p.submit(citizen)).json()["dossier_code"]
-        await p.settled(code)
+        citizen, reception, code = await _submitted(p)
         early = await p.http.post(
             f"/api/v1/dossiers/{code}/supplement", headers=citizen, data={"note": "x"}
         )
@@ -141,11 +147,7 @@ async def test_a_supplement_the_case_no_longer_waits_for_changes_nothing(tmp_pat
     """The read model lags behind the case: the workflow refuses the second supplement,
     and the form data it carried is not written."""
     async with portal(tmp_path) as p:
-        await p.register()
-        citizen = await p.login("075203001234")
-        reception = await p.login(p.official("tiepnhan", STP, "reception"))
-        code = (await p.submit(citizen)).json()["dossier_code"]
-        await p.settled(code)
+        citizen, reception, code = await _submitted(p)
         await p.act(reception, code, "request_supplement", {"items": ["Mục đích rõ hơn"]})
         first = await p.http.post(
             f"/api/v1/dossiers/{code}/supplement",
@@ -184,11 +186,7 @@ async def test_a_supplement_the_case_no_longer_waits_for_changes_nothing(tmp_pat
 
 async def test_a_decision_while_temporal_is_unreachable_is_503(tmp_path: Path) -> None:
     async with portal(tmp_path) as p:
-        await p.register()
-        citizen = await p.login("075203001234")
-        reception = await p.login(p.official("tiepnhan", STP, "reception"))
-        code = (await p.submit(citizen)).json()["dossier_code"]
-        await p.settled(code)
+        citizen, reception, code = await _submitted(p)
         # The API (re)started while Temporal is down: its first connect fails.
         p.app.state.temporal = None
         p.settings.temporal_address = f"127.0.0.1:{free_port()}"

@@ -39,6 +39,17 @@ async def _process_to_result(handle, *, issue: bool = True) -> None:  # type: ig
         )
 
 
+def _last_event(h: Harness, code: str) -> DossierEvent:
+    with h.db.session() as session:
+        last = session.exec(
+            select(DossierEvent)
+            .where(DossierEvent.dossier_code == code)
+            .order_by(DossierEvent.seq.desc())  # type: ignore[attr-defined]
+        ).first()
+    assert last is not None
+    return last
+
+
 async def _events(h: Harness, code: str) -> list[str]:
     with h.db.session() as session:
         return [
@@ -288,13 +299,8 @@ async def test_a_shipment_the_postal_service_refuses_waits_at_the_counter(tmp_pa
         state = await handle.query(DossierWorkflow.state)
         assert (state.status, state.tracking_number) == ("RESULT_READY", None)
         assert state.allowed_actions["issuer"] == ["hand_over", "redispatch"]
-        with h.db.session() as session:
-            last = session.exec(
-                select(DossierEvent)
-                .where(DossierEvent.dossier_code == code)
-                .order_by(DossierEvent.seq.desc())  # type: ignore[attr-defined]
-            ).first()
-        assert last is not None and (last.action, last.to_status) == ("issue_result", "RESULT_READY")
+        last = _last_event(h, code)
+        assert (last.action, last.to_status) == ("issue_result", "RESULT_READY")
         assert last.note is not None and last.note.startswith("Bưu chính từ chối nhận gửi")
         assert last.data["reason"] == "address outside the service area"
 
@@ -333,9 +339,4 @@ async def test_a_refund_the_gateway_refuses_still_closes_the_case(tmp_path: Path
         with h.db.session() as session:
             row = session.get(Dossier, code)
             assert row is not None and row.payment_status == "refund_failed"
-            last = session.exec(
-                select(DossierEvent)
-                .where(DossierEvent.dossier_code == code)
-                .order_by(DossierEvent.seq.desc())  # type: ignore[attr-defined]
-            ).first()
-        assert last is not None and last.data["refund_error"] == "transaction too old to refund"
+        assert _last_event(h, code).data["refund_error"] == "transaction too old to refund"

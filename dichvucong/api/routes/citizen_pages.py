@@ -758,13 +758,11 @@ async def supplement_post(request: Request, code: str) -> Response:
         note = _text(form, "note")[:2000]
     finally:
         await form.close()
-    await decisions.decide(
+    await decisions.send_supplement(
         client=temporal,
         dossier=dossier,
         principal=principal,
-        action="supplement",
-        update="submit_supplement",
-        payload=SupplementInput(documents=refs, form_changes={}, note=note),
+        supplement=SupplementInput(documents=refs, form_changes={}, note=note),
         idempotency_key=_raw(form, "idempotency_key") or None,
     )
     return _see_other(f"/ho-so/{quote(dossier.code)}?da=bo-sung")

@@ -309,17 +309,13 @@ async def supplement(
     merged, errors = validate_form(procedure, {**(dossier.form_data or {}), **changes})
     if errors:
         raise SubmissionInvalid({f"form.{k}": v for k, v in errors.items()})
-    # The workflow takes it or refuses it (no longer waiting, closed) before the read
-    # model's form data changes: a refused supplement changes nothing.
-    await decisions.decide(
+    await decisions.send_supplement(
         client=temporal,
         dossier=dossier,
         principal=principal,
-        action="supplement",
-        update="submit_supplement",
-        payload=SupplementInput(documents=refs, form_changes=changes, note=_text(form, "note")),
+        supplement=SupplementInput(documents=refs, form_changes=changes, note=_text(form, "note")),
         idempotency_key=idempotency_key,
-    )
+    )  # refused: the form data below stays as it was
     if changes:
         await run_in_threadpool(_save_form_data, db, code, merged)
     return {"dossier_code": code, "status": "accepted"}
