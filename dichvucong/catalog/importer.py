@@ -177,9 +177,15 @@ def parse_level(text: str, prefer: str | None = None) -> str | None:
 
 
 def parse_time_limit(text: str) -> dict[str, float] | None:
-    """ "10 ngày làm việc" -> {"days": 10}; "08 giờ" -> {"hours": 8};
-    "Trong ngày" -> {"hours": 8}; None when no number and unit can be read."""
-    folded = fold(text)
+    """ "10 ngày làm việc" -> {"days": 10}; "08 giờ" -> {"hours": 8}; "1/2 ngày" or
+    "Nửa ngày" -> {"days": 0.5}; "Trong ngày" -> {"hours": 8}; None when no number and
+    unit can be read. A clock time ("trước 15 giờ") is a cut-off, not a limit."""
+    folded = re.sub(r"\b(truoc|sau|luc)\s*\d+\s*(gio|h)\b(\s*\d+)?", " ", fold(text))
+    fraction = re.search(r"(\d+)\s*/\s*(\d+)\s*ngay", folded)
+    if fraction and int(fraction.group(2)) > 0:
+        return {"days": int(fraction.group(1)) / int(fraction.group(2))}
+    if re.search(r"\bnua ngay", folded):
+        return {"days": 0.5}
     match = re.search(r"(\d+(?:[.,]\d+)?)\s*(ngay|gio)", folded)
     if match:
         value = float(match.group(1).replace(",", "."))

@@ -195,6 +195,10 @@ def test_column_parsing() -> None:
     assert parse_time_limit("08 giờ làm việc") == {"hours": 8}
     assert parse_time_limit("Trong ngày làm việc") == {"hours": 8}
     assert parse_time_limit("Theo quy định") is None
+    assert parse_time_limit("1/2 ngày làm việc") == {"days": 0.5}
+    assert parse_time_limit("Nửa ngày làm việc") == {"days": 0.5}
+    assert parse_time_limit("Trong ngày (trước 15 giờ)") == {"hours": 8}
+    assert parse_time_limit("Trong ngày, nếu nộp trước 10 giờ 30") == {"hours": 8}
     assert parse_fee("200.000 đồng/lần") == 200000
     assert parse_fee("Không") == 0 and parse_fee("Miễn phí") == 0
     assert parse_fee("2.000 đồng/trang, tối đa 200.000 đồng") is None
