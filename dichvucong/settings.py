@@ -112,6 +112,13 @@ class Settings(BaseSettings):
     at_risk_days: int = Field(
         1, description="Working days before the due moment for the at-risk notice."
     )
+    paper_cutoff: str = Field(
+        "15:00",
+        description="Paper dossiers received after this local time start the next working day.",
+    )
+    supplement_request_days: int = Field(
+        3, description="Working days after reception within which processing may ask for a supplement."
+    )
 
     # Worker tuning
     worker_max_cached_workflows: int = Field(
@@ -261,6 +268,15 @@ class Settings(BaseSettings):
     @classmethod
     def _check_office_hours(cls, value: str) -> str:
         parse_office_hours(value)
+        return value
+
+    @field_validator("paper_cutoff")
+    @classmethod
+    def _check_paper_cutoff(cls, value: str) -> str:
+        try:
+            time.fromisoformat(value)
+        except ValueError as exc:
+            raise ValueError(f"paper_cutoff {value!r} is not HH:MM") from exc
         return value
 
     @model_validator(mode="after")

@@ -20,6 +20,12 @@ class DeadlineRequest:
     working_days: float | None = None
     working_hours: float | None = None
     warn_days: int = 0  # also return the moment this many working days before the due moment
+    # "HH:MM" Vietnam time: a start later than this moves to the next working day's opening
+    # (paper dossiers received after 15:00).
+    cutoff: str | None = None
+    # Also return the close of office hours on the working day this many working days
+    # after the start ("within 3 working days of reception" lasts all of the third day).
+    also_days: int = 0
 
 
 @dataclass
@@ -27,6 +33,7 @@ class Deadline:
     starts_at: datetime  # the start moved to the next working moment
     due_at: datetime
     warn_at: datetime | None = None
+    also_at: datetime | None = None
 
 
 @dataclass

@@ -5,11 +5,13 @@ and the `holidays` package cannot run in the workflow sandbox."""
 from __future__ import annotations
 
 import math
+from datetime import datetime, time
 
 from temporalio import activity
 
 from dichvucong.activities.contracts import Deadline, DeadlineRequest
 from dichvucong.calendar import WorkCalendar
+from dichvucong.calendar.work_calendar import VN_TZ
 
 
 class DeadlineActivities:
@@ -20,7 +22,10 @@ class DeadlineActivities:
     def plan_deadline(self, request: DeadlineRequest) -> Deadline:
         cal = self._calendar
         # Appointments are stated to the minute (the slip prints HH:MM).
-        starts_at = cal.next_working_moment(request.start.replace(second=0, microsecond=0))
+        start = request.start.replace(second=0, microsecond=0)
+        if request.cutoff is not None and _after(start, request.cutoff):
+            start = cal.next_working_day_start(start)
+        starts_at = cal.next_working_moment(start)
         if request.working_hours is not None:
             due_at = cal.add_working_hours(starts_at, request.working_hours)
         else:
@@ -32,4 +37,11 @@ class DeadlineActivities:
         warn_at = None
         if request.warn_days > 0:
             warn_at = max(starts_at, cal.subtract_working_days(due_at, request.warn_days))
-        return Deadline(starts_at=starts_at, due_at=due_at, warn_at=warn_at)
+        also_at = None
+        if request.also_days:
+            also_at = cal.closing_time(cal.add_working_days(starts_at, request.also_days))
+        return Deadline(starts_at=starts_at, due_at=due_at, warn_at=warn_at, also_at=also_at)
+
+
+def _after(moment: datetime, cutoff: str) -> bool:
+    return moment.astimezone(VN_TZ).time() > time.fromisoformat(cutoff)

@@ -269,6 +269,14 @@ class WorkCalendar:
                     return local
         return _at(self._nth_after(day, 1), self._intervals[0][0])
 
+    def next_working_day_start(self, t: datetime) -> datetime:
+        """The opening of the first working day after ``t``'s day (Vietnam time)."""
+        return _at(self._nth_after(to_local(t).date(), 1), self._intervals[0][0])
+
+    def closing_time(self, t: datetime) -> datetime:
+        """The close of office hours on ``t``'s day (Vietnam time)."""
+        return _at(to_local(t).date(), self._intervals[-1][1])
+
     def add_working_days(self, t: datetime, n: int) -> datetime:
         """Due moment: ``t`` moved to the next working moment, plus ``n`` working
         days keeping the time of day. ``n = 0`` gives the next working moment."""

@@ -473,6 +473,8 @@ def case_rules(settings: Settings) -> CaseRules:
         payment_reminder_days=settings.payment_reminder_days,
         payment_expiry_days=settings.payment_expiry_days,
         at_risk_days=settings.at_risk_days,
+        paper_cutoff=settings.paper_cutoff,
+        supplement_request_days=settings.supplement_request_days,
         postal_dispatch_limit_hours=settings.postal_dispatch_limit_hours,
         national_sync=national_portal_url(settings) is not None,
     )

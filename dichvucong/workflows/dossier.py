@@ -136,6 +136,10 @@ class _Case:
     dispatch_late: bool = False
     dispatch_attempts: int = 0
     supplement_from: str | None = None
+    # Processing may ask for a supplement only until this moment (N working days after
+    # reception); None for cases planned before the limit existed.
+    supplement_request_until: datetime | None = None
+    reception_supplement_asked: bool = False  # reception answers an incomplete dossier once
     pending_items: list[str] = field(default_factory=list)
     result_documents: list[DocumentRef] = field(default_factory=list)
     hand_overs: list[HandOver] = field(default_factory=list)
@@ -482,8 +486,8 @@ class DossierWorkflow:
                 raise ValueError(texts.refusal("received_at_range"))
         if action == "refuse" and not payload.reason.strip():
             raise ValueError(texts.refusal("reason_required"))
-        if action == "request_supplement" and not [i for i in payload.items if i.strip()]:
-            raise ValueError(texts.refusal("items_required"))
+        if action == "request_supplement":
+            self._check_supplement_request(payload)
         if action == "send_back":
             if not payload.reason.strip():
                 raise ValueError(texts.refusal("reason_required"))
@@ -510,6 +514,22 @@ class DossierWorkflow:
             raise ValueError(texts.refusal("documents_required"))
         if action == "redispatch" and not (payload.address or case.delivery_address):
             raise ValueError(texts.refusal("address_required"))
+
+    def _check_supplement_request(self, payload: RequestSupplementInput) -> None:
+        case = self._case
+        if not [i for i in payload.items if i.strip()]:
+            raise ValueError(texts.refusal("items_required"))
+        if case.status == CaseStatus.SUBMITTED and case.reception_supplement_asked:
+            raise ValueError(texts.refusal("supplement_once"))
+        until = case.supplement_request_until
+        if case.status == CaseStatus.PROCESSING and until is not None and workflow.now() > until:
+            raise ValueError(
+                texts.refusal(
+                    "supplement_late",
+                    days=self._rules.supplement_request_days,
+                    until=texts.fmt_moment(until),
+                )
+            )
 
     def _allowed(self) -> dict[str, list[str]]:
         case, steps = self._case, self._inp.steps
@@ -552,7 +572,13 @@ class DossierWorkflow:
                 await self._await_payment("accept", actor, p.note)
             else:
                 await self._start_processing(
-                    "accept", actor, p.note, reason="received", start=case.received_at
+                    "accept",
+                    actor,
+                    p.note,
+                    reason="received",
+                    start=case.received_at,
+                    # A paper dossier received after the cut-off moves on the next working day.
+                    cutoff=self._rules.paper_cutoff if inp.channel != "online" else None,
                 )
         elif action == "refuse":
             await self._close(CaseStatus.REFUSED, "refuse", actor, p.reason)
@@ -598,15 +624,21 @@ class DossierWorkflow:
         *,
         reason: str,
         start: datetime | None = None,
+        cutoff: str | None = None,
     ) -> None:
         """The statutory clock starts (or restarts from zero after a supplement)."""
         case, inp = self._case, self._inp
+        received = reason == "received"
         deadline = await self._plan(
             start or workflow.now(),
             days=inp.time_limit_days,
             hours=inp.time_limit_hours,
             warn_days=self._rules.at_risk_days,
+            cutoff=cutoff,
+            also_days=self._rules.supplement_request_days if received else 0,
         )
+        if received:
+            case.supplement_request_until = deadline.also_at
         case.due_at = case.statutory_due_at = deadline.due_at
         case.overdue = case.at_risk = False
         case.due_history.append(DueChange(at=workflow.now(), due_at=deadline.due_at, reason=reason))
@@ -659,6 +691,10 @@ class DossierWorkflow:
         case = self._case
         case.supplement_from = case.status
         case.pending_items = [i.strip() for i in p.items if i.strip()]
+        if case.status == CaseStatus.SUBMITTED and workflow.patched("reception-supplement-v1"):
+            # Counted too: more than one request in all makes the case late (Decision 766).
+            case.reception_supplement_asked = True
+            case.supplement_count += 1
         if case.status == CaseStatus.PROCESSING:
             await self._finish_step("request_supplement", actor)
             case.supplement_count += 1
@@ -1016,11 +1052,18 @@ class DossierWorkflow:
         days: float | None = None,
         hours: float | None = None,
         warn_days: int = 0,
+        cutoff: str | None = None,
+        also_days: int = 0,
     ) -> Deadline:
         return await workflow.execute_local_activity(
             "plan_deadline",
             DeadlineRequest(
-                start=start, working_days=days, working_hours=hours, warn_days=warn_days
+                start=start,
+                working_days=days,
+                working_hours=hours,
+                warn_days=warn_days,
+                cutoff=cutoff,
+                also_days=also_days,
             ),
             result_type=Deadline,
             start_to_close_timeout=timedelta(seconds=10),

@@ -84,6 +84,8 @@ class CaseRules:
     at_risk_days: int = 1
     postal_dispatch_limit_hours: int = 24
     payment_query_minutes: int = 30  # no callback by then: ask the gateway (self-healing)
+    paper_cutoff: str = "15:00"  # a paper dossier received later starts the next working day
+    supplement_request_days: int = 3  # processing asks for a supplement within this of reception
     outside_call_seconds: int = 30  # one attempt at the postal service or the gateway
     # Switched off (no national portal configured): no sync activity is scheduled at all.
     national_sync: bool = True

@@ -60,6 +60,14 @@ REFUSALS: dict[str, str] = {
     "wrong_role": "Vai trò «{role}» không được «{action}» ở bước hiện tại.",
     "reason_required": "Vui lòng nêu lý do.",
     "items_required": "Vui lòng liệt kê đầy đủ các giấy tờ cần bổ sung.",
+    "supplement_once": (
+        "Hồ sơ đã được yêu cầu bổ sung một lần khi tiếp nhận; yêu cầu bổ sung phải nêu đầy đủ "
+        "các nội dung trong một lần."
+    ),
+    "supplement_late": (
+        "Đã quá {days} ngày làm việc kể từ khi tiếp nhận (đến {until}): không còn được yêu cầu "
+        "bổ sung hồ sơ."
+    ),
     "no_previous_step": "Không có bước «{to_step}» trước bước hiện tại để trả lại.",
     "apology_used": "Hồ sơ đã được hẹn lại một lần; pháp luật chỉ cho phép hẹn lại một lần.",
     "apology_not_due": "Chỉ xin lỗi và hẹn lại khi hồ sơ sắp đến hạn hoặc đã quá hạn.",

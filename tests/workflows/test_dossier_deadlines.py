@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from sqlmodel import select
 from temporalio.client import WorkflowUpdateFailedError
+from temporalio.exceptions import ApplicationError
 
 from dichvucong.db.models import Dossier, DossierDocument, Notification
 from dichvucong.search_attributes import OVERDUE
@@ -41,7 +42,8 @@ async def test_supplement_at_reception_then_accept(tmp_path: Path) -> None:
         )
         assert state.status == "SUPPLEMENT_REQUESTED"
         assert state.pending_supplement_items == ["Bản sao CCCD", "Ảnh 4x6"]
-        assert state.supplement_count == 0  # before reception: not a processing supplement
+        # Counted: more than one request in all, reception included, makes the case late.
+        assert state.supplement_count == 1
 
         await h.travel_to(vn(2027, 1, 13, 10, 0))
         await handle.signal(DossierWorkflow.supplement, SupplementInput(documents=[EXTRA]))
@@ -203,3 +205,81 @@ async def test_two_supplement_requests_count_as_late(tmp_path: Path) -> None:
         )
         outcome = await handle.result()
         assert outcome.timeliness == "late"  # Decision 766: more than one supplement request
+
+
+async def _refusal(update: object) -> str:
+    with pytest.raises(WorkflowUpdateFailedError) as refused:
+        await update  # type: ignore[misc]
+    cause = refused.value.cause
+    assert isinstance(cause, ApplicationError)
+    return cause.message
+
+
+async def test_a_paper_dossier_received_after_15_00_starts_the_next_working_day(
+    tmp_path: Path,
+) -> None:
+    async with harness(tmp_path) as h, h.worker():
+        start = vn(2027, 1, 11, 15, 40)
+        await h.travel_to(start)
+        for received, due in (
+            (vn(2027, 1, 11, 14, 0), vn(2027, 1, 25, 14, 0)),  # before the cut-off: that day
+            (vn(2027, 1, 11, 15, 30), vn(2027, 1, 26, 7, 0)),  # after: Tue 12 Jan 07:00 + 10
+        ):
+            handle = await h.start(dossier_input(h.new_code(), received, channel="counter"))
+            state = await handle.execute_update(
+                DossierWorkflow.accept, AcceptInput(actor=RECEPTION, received_at=received)
+            )
+            assert state.due_at == due
+        online = await h.start(dossier_input(h.new_code(), start))
+        state = await online.execute_update(DossierWorkflow.accept, AcceptInput(actor=RECEPTION))
+        assert state.due_at == vn(2027, 1, 25, 15, 40)  # online: no cut-off, office hours only
+
+
+async def test_reception_asks_for_a_supplement_once(tmp_path: Path) -> None:
+    async with harness(tmp_path) as h, h.worker():
+        start = vn(2027, 1, 11, 9, 0)
+        await h.travel_to(start)
+        handle = await h.start(dossier_input(h.new_code(), start))
+        ask = RequestSupplementInput(items=["Tờ khai"], actor=RECEPTION)
+        await handle.execute_update(DossierWorkflow.request_supplement, ask)
+        await handle.signal(DossierWorkflow.supplement, SupplementInput())
+        await h.env.sleep(timedelta(seconds=1))
+        assert (await handle.query(DossierWorkflow.state)).status == "SUBMITTED"
+        again = await _refusal(handle.execute_update(DossierWorkflow.request_supplement, ask))
+        assert again.startswith("Hồ sơ đã được yêu cầu bổ sung một lần khi tiếp nhận")
+        await handle.execute_update(DossierWorkflow.accept, AcceptInput(actor=RECEPTION))
+        # One more during processing: two in all, so the case is late however fast it ends.
+        await handle.execute_update(
+            DossierWorkflow.request_supplement,
+            RequestSupplementInput(items=["Giấy xác nhận cư trú"], actor=SPECIALIST),
+        )
+        await handle.signal(DossierWorkflow.supplement, SupplementInput())
+        await h.env.sleep(timedelta(seconds=1))
+        await handle.execute_update(DossierWorkflow.approve, ApproveInput(actor=SPECIALIST))
+        await handle.execute_update(DossierWorkflow.approve, ApproveInput(actor=LEADER))
+        await handle.execute_update(
+            DossierWorkflow.issue_result, IssueResultInput(documents=[RESULT], actor=ISSUER)
+        )
+        assert (await handle.result()).timeliness == "late"
+
+
+async def test_processing_asks_for_a_supplement_within_3_working_days_of_reception(
+    tmp_path: Path,
+) -> None:
+    async with harness(tmp_path) as h, h.worker():
+        start = vn(2027, 1, 8, 9, 0)  # a Friday
+        await h.travel_to(start)
+        handle = await h.start(dossier_input(h.new_code(), start))
+        await handle.execute_update(DossierWorkflow.accept, AcceptInput(actor=RECEPTION))
+        await h.travel_to(vn(2027, 1, 14, 8, 0))  # Thu: the 3rd working day was Wednesday
+        late = await _refusal(
+            handle.execute_update(
+                DossierWorkflow.request_supplement,
+                RequestSupplementInput(items=["Giấy xác nhận cư trú"], actor=SPECIALIST),
+            )
+        )
+        assert late == (
+            "Đã quá 3 ngày làm việc kể từ khi tiếp nhận (đến 17:00 13/01/2027): không còn được "
+            "yêu cầu bổ sung hồ sơ."
+        )
+        assert (await handle.query(DossierWorkflow.state)).status == "PROCESSING"
