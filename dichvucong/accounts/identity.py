@@ -12,9 +12,11 @@ from datetime import date
 
 from dichvucong.forms.validation import id_number_matches_birth_date
 
-CCCD = re.compile(r"^\d{12}$")
-PASSPORT = re.compile(r"^[A-Z]\d{7}$")
-PHONE = re.compile(r"^0\d{9}$")
+# ASCII digits only, the whole string: "\d" also takes Arabic-Indic or fullwidth digits,
+# which would let one CCCD back several accounts; "$" would let a trailing newline through.
+CCCD = re.compile(r"\A[0-9]{12}\Z")
+PASSPORT = re.compile(r"\A[A-Z][0-9]{7}\Z")
+PHONE = re.compile(r"\A0[0-9]{9}\Z")
 
 MESSAGES = {
     "id_format": "Số CCCD phải gồm đúng 12 chữ số.",

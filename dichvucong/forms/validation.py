@@ -15,8 +15,8 @@ from typing import Any
 from dichvucong.catalog.models import FormField, Procedure
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-_PHONE = re.compile(r"^0\d{9}$")
-_ID_NUMBER = re.compile(r"^\d{12}$")
+_PHONE = re.compile(r"0[0-9]{9}")  # ASCII digits: "\d" takes any script's digits
+_ID_NUMBER = re.compile(r"[0-9]{12}")
 _TRUE = {"1", "true", "on", "yes", "co", "có"}
 _FALSE = {"", "0", "false", "off", "no", "khong", "không"}
 
@@ -74,7 +74,7 @@ def _clean_date(f: FormField, value: Any) -> str:
     if isinstance(value, date):
         return value.isoformat()
     text = str(value).strip()
-    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+    if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", text):
         raise _Invalid(MSG_DATE)
     try:
         return date.fromisoformat(text).isoformat()

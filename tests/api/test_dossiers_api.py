@@ -11,7 +11,7 @@ from sqlmodel import func, select
 from temporalio.client import Client
 from temporalio.service import RetryConfig, RPCError, RPCStatusCode
 
-from dichvucong.db.models import CitizenDocument, Dossier, StoredDocument
+from dichvucong.db.models import CitizenAccount, CitizenDocument, Dossier, StoredDocument
 from dichvucong.dossiers import submission
 from dichvucong.settings import Settings
 from dichvucong.workflows.messages import DossierInput
@@ -52,6 +52,44 @@ async def test_register_refuses_bad_cccd_with_vietnamese_messages(tmp_path: Path
             },
         )
         assert again.status_code == 422 and "id_number" in again.json()["errors"]
+
+
+async def test_one_cccd_cannot_back_a_second_account_in_other_digits(tmp_path: Path) -> None:
+    """Arabic-Indic or fullwidth digits, or a trailing newline, are not another CCCD."""
+    async with portal(tmp_path) as p:
+        await p.register()
+        for look_alike in ("٠٧٥٢٠٣٠٠١٢٣٤", "０７５２０３００１２３４", "075203001234\n"):
+            response = await p.http.post(
+                "/api/v1/accounts",
+                json={
+                    "full_name": "Người Khác",
+                    "id_number": look_alike,
+                    "date_of_birth": "2003-05-17",
+                    "phone": "0987654321",
+                    "address": "Long Khánh",
+                    "password": "mat-khau-2026",
+                },
+            )
+            assert response.status_code == 422, look_alike
+            # Either refused as not 12 digits or recognised as the same CCCD: never a second.
+            assert response.json()["errors"]["id_number"] in (
+                "Số CCCD phải gồm đúng 12 chữ số.",
+                "Số CCCD này đã được đăng ký. Vui lòng đăng nhập.",
+            )
+        with p.db.session() as session:
+            assert session.exec(select(func.count()).select_from(CitizenAccount)).one() == 1
+        phone = await p.http.post(
+            "/api/v1/accounts",
+            json={
+                "full_name": "Người Khác",
+                "id_number": "075304005678",
+                "date_of_birth": "2004-02-02",
+                "phone": "0٩12345678",
+                "address": "Long Khánh",
+                "password": "mat-khau-2026",
+            },
+        )
+        assert phone.status_code == 422 and "phone" in phone.json()["errors"]
 
 
 async def test_login_by_cccd_phone_or_email_and_one_answer_for_failures(tmp_path: Path) -> None:
