@@ -12,6 +12,7 @@ stored files are removed again — unless the workflow exists after all
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
@@ -68,6 +69,16 @@ MESSAGES = {
 }
 
 TYPE_LABELS = {"application/pdf": "PDF", "image/jpeg": "JPEG", "image/png": "PNG"}
+
+# A row id as a form sends it: ASCII digits, small enough for a 64-bit column
+# ("²".isdigit() is True, and int() of 5,000 digits or 2**63 fails further down).
+_ROW_ID = re.compile(r"[0-9]{1,18}")
+
+
+def row_id(text: str) -> int | None:
+    """The id a form field holds, or None when it is not one."""
+    text = text.strip()
+    return int(text) if _ROW_ID.fullmatch(text) else None
 
 
 class SubmissionInvalid(DomainError):

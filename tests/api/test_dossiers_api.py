@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from pathlib import Path
 
 import httpx
@@ -182,6 +183,45 @@ async def test_bad_uploads_leave_nothing_behind(tmp_path: Path) -> None:
             assert session.exec(select(func.count()).select_from(CitizenDocument)).one() == 0
         stored = [f for f in (tmp_path / "documents").rglob("*") if f.is_file()]
         assert stored == []
+
+
+async def test_odd_ids_and_json_are_refused_in_vietnamese(tmp_path: Path) -> None:
+    async with portal(tmp_path) as p:
+        await p.register()
+        citizen = await p.login("075203001234")
+        for reused in ("²", "9223372036854775808", "9" * 5000):
+            answer = await p.http.post(
+                "/api/v1/dossiers",
+                data={"procedure_code": "ly-lich-tu-phap", "agency_code": STP,
+                      "delivery": "online", "form": json.dumps(LLTP_FORM),
+                      "reuse_giay_to_tuy_than": reused},
+                headers=citizen,
+            )  # fmt: skip
+            assert answer.status_code == 422, reused[:20]
+            assert answer.json()["errors"] == {
+                "documents.giay_to_tuy_than": "Mã giấy tờ không hợp lệ."
+            }
+        for form in ('{"so_ban": ' + "1" * 5000 + "}", "[" * 100_000):
+            answer = await p.http.post(
+                "/api/v1/dossiers",
+                data={"procedure_code": "ly-lich-tu-phap", "agency_code": STP,
+                      "delivery": "online", "form": form},
+                headers=citizen,
+            )  # fmt: skip
+            assert answer.status_code == 422
+            assert answer.json()["errors"] == {"form": "Trường form phải là một đối tượng JSON."}
+        code = (await p.submit(citizen)).json()["dossier_code"]
+        official = await p.login(p.official("tiepnhan", STP, "reception"))
+        bad = await p.http.post(
+            f"/api/v1/dossiers/{code}/actions/refuse",
+            content=b"\xff\xfe\xfd",
+            headers={**official, "Content-Type": "application/json"},
+        )
+        assert bad.status_code == 400 and bad.json()["code"] == "invalid_json"
+        far = await p.http.get("/api/v1/me/dossiers", params={"offset": 2**63}, headers=citizen)
+        assert far.status_code == 422
+        with p.db.session() as session:
+            assert session.exec(select(func.count()).select_from(Dossier)).one() == 1
 
 
 async def test_retried_submission_creates_one_dossier(tmp_path: Path) -> None:

@@ -14,10 +14,10 @@ import time
 import uuid
 from collections import deque
 from datetime import date
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import quote, urlsplit
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Path, Request
 from fastapi.responses import RedirectResponse, Response, StreamingResponse
 from sqlalchemy import func
 from sqlmodel import select
@@ -44,6 +44,7 @@ from dichvucong.dossiers.submission import (
     SubmissionInvalid,
     SubmissionRequest,
     SubmissionService,
+    row_id,
 )
 from dichvucong.dossiers.views import detail, lookup, summary, visible_dossier
 from dichvucong.forms import compute_fee, validate_form
@@ -173,9 +174,10 @@ def _reuse_ids(form: FormData, prefix: str) -> dict[str, list[int]]:
     found: dict[str, list[int]] = {}
     for key, value in form.multi_items():
         if key.startswith(prefix) and isinstance(value, str) and value.strip():
-            if not value.strip().isdigit():
+            doc_id = row_id(value)
+            if doc_id is None:
                 raise SubmissionInvalid({f"documents.{key[len(prefix) :]}": "Mã giấy tờ sai."})
-            found.setdefault(key[len(prefix) :], []).append(int(value))
+            found.setdefault(key[len(prefix) :], []).append(doc_id)
     return found
 
 
@@ -877,7 +879,9 @@ def my_documents_page(request: Request) -> Response:
 
 
 @router.get("/giay-to-cua-toi/{doc_id}")
-def my_document_download(request: Request, doc_id: int) -> Response:
+def my_document_download(
+    request: Request, doc_id: Annotated[int, Path(ge=1, le=2**63 - 1)]
+) -> Response:
     principal = _citizen(request)
     if principal is None:
         return _login_redirect(request)

@@ -37,6 +37,7 @@ from dichvucong.dossiers.submission import (
     SubmissionInvalid,
     SubmissionRequest,
     SubmissionService,
+    row_id,
 )
 from dichvucong.dossiers.views import (
     OPEN_STATUSES,
@@ -153,9 +154,10 @@ def _reuse(form: FormData) -> dict[str, list[int]]:
     reuse: dict[str, list[int]] = {}
     for key, value in form.multi_items():
         if key.startswith("reuse_") and isinstance(value, str) and value.strip():
-            if not value.strip().isdigit():
+            doc_id = row_id(value)
+            if doc_id is None:
                 raise SubmissionInvalid({f"documents.{key[6:]}": "Mã giấy tờ không hợp lệ."})
-            reuse.setdefault(key[6:], []).append(int(value))
+            reuse.setdefault(key[6:], []).append(doc_id)
     return reuse
 
 
@@ -164,7 +166,7 @@ def _json_object(raw: str | None) -> dict[str, Any]:
         return {}
     try:
         value = json.loads(raw)
-    except json.JSONDecodeError as exc:
+    except (ValueError, RecursionError) as exc:  # also 5,000-digit numbers, deep nesting
         raise SubmissionInvalid({"form": "Trường form phải là một đối tượng JSON."}) from exc
     if not isinstance(value, dict):
         raise SubmissionInvalid({"form": "Trường form phải là một đối tượng JSON."})
@@ -235,7 +237,7 @@ def my_dossiers(
     session: SessionDep,
     catalog: CatalogDep,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> DossierList:
     where = Dossier.applicant_id == principal.id
     total = session.exec(select(func.count()).select_from(Dossier).where(where)).one()
@@ -536,7 +538,7 @@ async def act(
     else:
         try:
             body = await request.json() if await request.body() else {}
-        except json.JSONDecodeError as exc:
+        except (ValueError, RecursionError) as exc:  # bad UTF-8, huge numbers, deep nesting
             raise DomainError(
                 "invalid_json", "Nội dung không phải JSON hợp lệ.", status=400
             ) from exc
