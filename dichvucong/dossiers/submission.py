@@ -11,6 +11,7 @@ stored files are removed again — unless the workflow exists after all
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 from dataclasses import dataclass, field
@@ -68,6 +69,7 @@ MESSAGES = {
     "unavailable": "Hệ thống xử lý hồ sơ đang bận; hồ sơ chưa được gửi. Vui lòng thử lại sau ít phút.",
 }
 
+IDEMPOTENCY_KEY_COLUMN = 128  # Dossier.idempotency_key
 TYPE_LABELS = {"application/pdf": "PDF", "image/jpeg": "JPEG", "image/png": "PNG"}
 
 # A row id as a form sends it: ASCII digits, small enough for a 64-bit column
@@ -178,7 +180,7 @@ class SubmissionService:
 
     async def submit(self, *, citizen: CitizenAccount, request: SubmissionRequest) -> Dossier:
         assert citizen.id is not None
-        key = f"{citizen.id}:{request.idempotency_key}" if request.idempotency_key else None
+        key = _stored_key(citizen.id, request.idempotency_key)
         if key and (existing := self._by_key(key)) is not None:
             if existing.last_seq < 0:
                 # The first attempt may have died before starting the workflow: finish it.
@@ -522,6 +524,17 @@ def _ref(item: _Stored) -> DocumentRef:
         slot=item.slot,
         name=item.name,
     )
+
+
+def _stored_key(citizen_id: int, idempotency_key: str | None) -> str | None:
+    """The key as the dossier row keeps it, per citizen and within its 128-character
+    column (a client's own key may be 128 characters long already)."""
+    if not idempotency_key:
+        return None
+    key = f"{citizen_id}:{idempotency_key}"
+    if len(key) <= IDEMPOTENCY_KEY_COLUMN:
+        return key
+    return f"{citizen_id}:sha256:{hashlib.sha256(idempotency_key.encode()).hexdigest()}"
 
 
 def _safe_name(filename: str | None) -> str:

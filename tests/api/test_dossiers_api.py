@@ -224,6 +224,22 @@ async def test_odd_ids_and_json_are_refused_in_vietnamese(tmp_path: Path) -> Non
             assert session.exec(select(func.count()).select_from(Dossier)).one() == 1
 
 
+async def test_an_idempotency_key_of_the_longest_allowed_length_is_kept(tmp_path: Path) -> None:
+    async with portal(tmp_path) as p:
+        await p.register()
+        citizen = await p.login("075203001234")
+        key = "k" * 128  # the header's limit; the row adds the citizen's id to it
+        first = await p.submit(citizen, key=key)
+        again = await p.submit(citizen, key=key)
+        assert first.status_code == again.status_code == 201
+        assert first.json()["dossier_code"] == again.json()["dossier_code"]
+        other = await p.submit(citizen, key="k" * 127 + "x")
+        assert other.json()["dossier_code"] != first.json()["dossier_code"]
+        with p.db.session() as session:
+            stored = session.exec(select(Dossier.idempotency_key)).all()
+        assert len(stored) == 2 and all(k is not None and len(k) <= 128 for k in stored)
+
+
 async def test_retried_submission_creates_one_dossier(tmp_path: Path) -> None:
     async with portal(tmp_path) as p:
         await p.register()
