@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from temporalio.service import RPCError
 
@@ -107,6 +108,20 @@ def install_problem_handlers(app: FastAPI) -> None:
         for key, value in (exc.headers or {}).items():
             response.headers[key] = value
         return response
+
+    @app.exception_handler(DataError)
+    async def _data(request: Request, exc: DataError) -> Response:
+        # A value the database cannot hold that no validator caught: PostgreSQL refuses
+        # NUL characters in text, numbers beyond 64 bits... The transaction rolled back.
+        logging.getLogger("dichvucong.api").warning(
+            "database_refused_value path=%s error=%s", request.url.path, type(exc.orig).__name__
+        )
+        return await _domain(
+            request,
+            DomainError(
+                "invalid_value", "Dữ liệu gửi lên có ký tự hoặc giá trị không hợp lệ.", status=422
+            ),
+        )
 
     @app.exception_handler(RPCError)
     async def _temporal(request: Request, exc: RPCError) -> Response:

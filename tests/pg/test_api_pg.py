@@ -80,3 +80,27 @@ async def test_submission_to_result_on_postgresql(tmp_path: Path, pg_url: str) -
         assert seqs == sorted(set(seqs)) == list(range(len(seqs)))
         status = state["status"] if isinstance(state, dict) else state.status
         assert status == row.status
+
+
+async def test_values_postgresql_cannot_hold_are_a_problem_not_a_500(
+    tmp_path: Path, pg_url: str
+) -> None:
+    async with portal(tmp_path, database_url=pg_url) as p:
+        await p.register()
+        citizen = await p.login("075203001234")
+        for path, params in (
+            ("/api/v1/lookup", {"q": "x\x00y"}),
+            ("/api/v1/dossiers/a%00b", {}),
+        ):
+            answer = await p.http.get(path, params=params, headers=citizen)
+            assert answer.status_code == 422, (path, answer.text)
+            assert answer.headers["content-type"] == "application/problem+json"
+            assert answer.json()["detail"] == "Dữ liệu gửi lên có ký tự hoặc giá trị không hợp lệ."
+        login = await p.http.post(
+            "/api/v1/auth/token", data={"username": "a\x00b", "password": "x"}
+        )
+        assert login.status_code == 422
+        # The header's longest key, with the citizen's id in front, fits the row's column.
+        kept = await p.submit(citizen, key="k" * 128)
+        assert kept.status_code == 201, kept.text
+        assert (await p.submit(citizen, key="k" * 128)).json() == kept.json()
