@@ -59,9 +59,21 @@ _TITLES = {
     403: "Không có quyền",
     404: "Không tìm thấy",
     409: "Xung đột trạng thái",
+    405: "Thao tác không được hỗ trợ",
     413: "Dữ liệu quá lớn",
     422: "Dữ liệu không hợp lệ",
     429: "Quá nhiều yêu cầu",
+}
+
+# Said in place of the framework's own English ("Missing boundary in multipart.",
+# "Method Not Allowed"...), which our code never raises: its sentences are Vietnamese.
+_FRAMEWORK_DETAILS = {
+    400: "Yêu cầu không hợp lệ (nội dung gửi lên không đọc được).",
+    401: "Vui lòng đăng nhập để tiếp tục.",
+    403: "Bạn không có quyền thực hiện thao tác này.",
+    404: "Không tìm thấy trang hoặc tài nguyên yêu cầu.",
+    405: "Địa chỉ này không hỗ trợ thao tác được yêu cầu.",
+    413: "Dữ liệu gửi lên quá lớn.",
 }
 
 
@@ -98,9 +110,9 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
-        detail = exc.detail if isinstance(exc.detail, str) else "Lỗi"
-        if exc.status_code == 404 and detail == "Not Found":
-            detail = "Không tìm thấy trang hoặc tài nguyên yêu cầu."
+        detail = exc.detail if isinstance(exc.detail, str) else ""
+        if detail.isascii():
+            detail = _FRAMEWORK_DETAILS.get(exc.status_code, "Có lỗi xảy ra khi xử lý yêu cầu.")
         if wants_page(request):
             return _page(request, exc.status_code, detail)
         title = _TITLES.get(exc.status_code, "Lỗi")

@@ -460,3 +460,21 @@ async def test_supplement_payment_and_rating(tmp_path: Path, monkeypatch) -> Non
             headers=HTML,
         )
         assert twice.status_code == 409
+
+
+async def test_the_frameworks_english_never_reaches_a_page(tmp_path: Path) -> None:
+    async with portal(tmp_path) as p:
+        html = {"Accept": "text/html"}
+        no_boundary = await p.http.post(
+            "/dang-nhap",
+            content=b"x",
+            headers={**html, "Content-Type": "multipart/form-data"},
+        )
+        typed_in = await p.http.get("/dang-xuat", headers=html)  # a POST-only address
+        api = await p.http.get("/dang-xuat")
+        for answer in (no_boundary, typed_in):
+            assert answer.status_code in (400, 405)
+            assert "text/html" in answer.headers["content-type"]
+            assert "multipart" not in answer.text and "Method Not Allowed" not in answer.text
+        assert "Địa chỉ này không hỗ trợ thao tác được yêu cầu." in typed_in.text
+        assert api.json()["detail"] == "Địa chỉ này không hỗ trợ thao tác được yêu cầu."
