@@ -40,6 +40,9 @@ from dichvucong.calendar.announced import (
 )
 
 VN_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+# Years a date from outside may name: the calendar tables and date arithmetic stay far
+# from datetime's limits (a request for year 9999 + 1 day would overflow).
+SUPPORTED_YEARS = range(1900, 2201)
 
 DEFAULT_OFFICE_HOURS: tuple[tuple[time, time], ...] = (
     (time(7, 0), time(11, 30)),

@@ -5,7 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
-from dichvucong.calendar.work_calendar import VN_TZ
+from dichvucong.calendar.work_calendar import SUPPORTED_YEARS, VN_TZ
+
+
+class PeriodError(ValueError):
+    """A period that cannot be reported on; the message is for people (Vietnamese)."""
 
 
 @dataclass(frozen=True)
@@ -41,8 +45,12 @@ def report_period(year: int, quarter: int | None) -> Period:
 
 def date_range(first: date, last: date) -> Period:
     """From the start of ``first`` to the end of ``last`` (both days included)."""
+    if first.year not in SUPPORTED_YEARS or last.year not in SUPPORTED_YEARS:
+        raise PeriodError(
+            f"Ngày phải trong các năm {SUPPORTED_YEARS.start}–{SUPPORTED_YEARS.stop - 1}."
+        )
     if last < first:
-        raise ValueError("the end date is before the start date")
+        raise PeriodError("Khoảng thời gian không hợp lệ: ngày kết thúc phải sau ngày bắt đầu.")
     label = f"Từ {first:%d/%m/%Y} đến {last:%d/%m/%Y}"
     return Period(_midnight(first), _midnight(last + timedelta(days=1)), label)
 
@@ -56,7 +64,8 @@ def requested_period(
     first: date | None, last: date | None, now: datetime | None = None
 ) -> Period:
     """The period a supervisor asked for: this quarter when neither day is given, else
-    [first or 1 January, last or today]. ValueError when ``last`` is before ``first``."""
+    [first or 1 January, last or today]. PeriodError when ``last`` is before ``first`` or
+    a day is outside SUPPORTED_YEARS."""
     if first is None and last is None:
         return current_quarter(now)
     today = (now or datetime.now(UTC)).astimezone(VN_TZ).date()

@@ -89,3 +89,28 @@ def test_days_range_limits(client: TestClient) -> None:
         "/api/v1/calendar/days", params={"from": "2025-02-01", "to": "2025-01-01"}
     )
     assert (backwards.status_code, backwards.json()["code"]) == (422, "invalid_range")
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"start": "9999-12-31T10:00+07:00", "days": "1"},
+        {"start": "0001-01-01T00:00+07:00", "days": "0"},
+        {"start": "2027-01-04T10:00+07:00", "days": "99999999999999999999999"},
+        {"start": "2027-01-04T10:00+07:00", "hours": "1e300"},
+        {"start": "2027-01-04T10:00+07:00", "hours": "inf"},
+        {"start": "2027-01-04T10:00+07:00", "hours": "nan"},
+    ],
+)
+def test_absurd_moments_and_amounts_are_a_422_problem(
+    client: TestClient, params: dict[str, str]
+) -> None:
+    response = client.get("/api/v1/calendar/due", params=params)
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+
+
+def test_days_outside_the_supported_years_are_a_422_problem(client: TestClient) -> None:
+    response = client.get("/api/v1/calendar/days", params={"from": "9999-01-01", "to": "9999-01-31"})
+    assert response.status_code == 422
+    assert response.json()["detail"] == "Ngày phải trong các năm 1900–2200."

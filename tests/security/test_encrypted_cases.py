@@ -167,6 +167,9 @@ async def test_encrypted_case_end_to_end(tmp_path: Path) -> None:
         assert export.headers["content-type"].startswith("text/csv")
         table = list(csv.DictReader(io.StringIO(export.text.lstrip("\ufeff"))))
         assert {"decision", "read_personal_data"} <= {row["action"] for row in table}
+        for far in ({"to": "9999-12-31"}, {"from": "0001-01-01"}):
+            refused = await p.http.get("/api/v1/audit", params=far, headers=supervisor)
+            assert refused.status_code == 422 and refused.json()["code"] == "invalid_period"
         assert (await p.http.get("/api/v1/audit", headers=specialist)).status_code == 403
         assert (await p.http.get("/api/v1/audit", headers=citizen)).status_code == 403
         with p.db.session() as session:

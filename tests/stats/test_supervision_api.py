@@ -247,3 +247,13 @@ def test_feedback_while_temporal_is_down_is_503_and_keeps_nothing(env) -> None: 
     who["p"] = B_OFFICIAL
     answer = client.post(f"/api/v1/feedback/{code}/answer", json={"text": "Đã xử lý"})
     assert answer.status_code == 503 and answer.json()["code"] == "temporal_unavailable"
+
+
+def test_periods_outside_the_supported_years_are_a_problem(env) -> None:  # type: ignore[no-untyped-def]
+    client, _, _, _ = env
+    for params in ({"to": "9999-12-31"}, {"from": "0001-01-01", "to": "0001-01-02"}):
+        answer = client.get("/api/v1/stats", params=params)
+        assert answer.status_code == 400, answer.text
+        assert answer.json()["detail"] == "Ngày phải trong các năm 1900–2200."
+    backwards = client.get("/api/v1/stats", params={"from": "2027-06-30", "to": "2027-04-01"})
+    assert backwards.json()["detail"].startswith("Khoảng thời gian không hợp lệ")

@@ -16,7 +16,7 @@ from fastapi.responses import StreamingResponse
 from dichvucong.accounts.roles import PROVINCE_OFFICE_CODE
 from dichvucong.api.deps import CurrentOfficial, SessionDep
 from dichvucong.api.problems import DomainError, Forbidden
-from dichvucong.calendar.work_calendar import VN_TZ
+from dichvucong.calendar.work_calendar import SUPPORTED_YEARS, VN_TZ
 from dichvucong.security.audit import audit_events, client_ip, csv_rows, record_audit
 from dichvucong.security.models import AuditAction
 
@@ -32,9 +32,12 @@ def _moment(value: str | None, *, end: bool) -> datetime | None:
             day = date.fromisoformat(value)
             if end:
                 day += timedelta(days=1)
-            return datetime.combine(day, time(), VN_TZ)
-        moment = datetime.fromisoformat(value)
-    except ValueError as exc:
+            moment = datetime.combine(day, time(), VN_TZ)
+        else:
+            moment = datetime.fromisoformat(value)
+        if moment.year not in SUPPORTED_YEARS:
+            raise ValueError(value)
+    except (ValueError, OverflowError) as exc:
         raise DomainError(
             "invalid_period", "Thời điểm phải có dạng YYYY-MM-DD hoặc ISO 8601.", status=422
         ) from exc

@@ -11,10 +11,14 @@ from pydantic import BaseModel
 
 from dichvucong.api.deps import CalendarDep
 from dichvucong.api.problems import DomainError
+from dichvucong.calendar.work_calendar import SUPPORTED_YEARS
 
 router = APIRouter(tags=["calendar"])
 
 MAX_DAYS_LISTED = 400
+# Far beyond any statutory limit, and far from datetime's own limits.
+MAX_WORKING_DAYS = 10_000
+MAX_WORKING_HOURS = 80_000
 
 # "+07:00" typed unencoded in a URL arrives as " 07:00": put the sign back.
 _LOST_PLUS = re.compile(r"(T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?) (\d{2}(?::?\d{2})?)$")
@@ -46,15 +50,30 @@ def _parse_start(value: str) -> dt.datetime:
             "Thời điểm phải có múi giờ, ví dụ 2025-01-24T10:00+07:00.",
             status=422,
         )
+    _check_year(moment.date())
     return moment
+
+
+def _check_year(day: dt.date) -> None:
+    if day.year not in SUPPORTED_YEARS:
+        raise DomainError(
+            "year_out_of_range",
+            f"Ngày phải trong các năm {SUPPORTED_YEARS.start}–{SUPPORTED_YEARS.stop - 1}.",
+            status=422,
+        )
 
 
 @router.get("/calendar/due", response_model=DueOut)
 def due_moment(
     calendar: CalendarDep,
     start: Annotated[str, Query(description="Reception moment, ISO 8601 with offset.")],
-    days: Annotated[int | None, Query(ge=0, description="Working days to add.")] = None,
-    hours: Annotated[float | None, Query(ge=0, description="Working hours to add.")] = None,
+    days: Annotated[
+        int | None, Query(ge=0, le=MAX_WORKING_DAYS, description="Working days to add.")
+    ] = None,
+    hours: Annotated[
+        float | None,
+        Query(ge=0, le=MAX_WORKING_HOURS, allow_inf_nan=False, description="Working hours to add."),
+    ] = None,
 ) -> DueOut:
     """Due moment: ``start`` plus ``days`` working days or ``hours`` working hours."""
     if (days is None) == (hours is None):
@@ -76,6 +95,8 @@ def list_days(
     to: Annotated[dt.date, Query(description="Last day, inclusive.")],
 ) -> list[DayOut]:
     """Each day from ``from`` to ``to`` with whether the agency works and why not."""
+    _check_year(from_)
+    _check_year(to)
     if to < from_:
         raise DomainError("invalid_range", "Ngày kết thúc phải sau ngày bắt đầu.", status=422)
     count = (to - from_).days + 1

@@ -14,6 +14,7 @@ from dichvucong.api.problems import DomainError
 from dichvucong.api.routes.supervision import narrow, supervised_agencies
 from dichvucong.integrations.national import sync_rates, sync_records
 from dichvucong.stats import requested_period
+from dichvucong.stats.periods import PeriodError
 
 router = APIRouter(tags=["supervision"])
 
@@ -36,8 +37,8 @@ def national_sync(
     scope = narrow(supervised_agencies(principal), agency, catalog)
     try:
         period = requested_period(from_, to)
-    except ValueError as exc:
-        raise DomainError("bad_period", "Ngày kết thúc trước ngày bắt đầu.") from exc
+    except PeriodError as exc:
+        raise DomainError("bad_period", str(exc)) from exc
     rows = sync_records(session, status=status, agencies=scope, limit=limit)
     rates = sync_rates(session, period.start, period.end, scope)
     return {

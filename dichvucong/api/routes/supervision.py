@@ -39,6 +39,7 @@ from dichvucong.feedback.messages import FeedbackAnswerInput, FeedbackInput, Fee
 from dichvucong.feedback.models import Feedback, FeedbackKind
 from dichvucong.stats import RATE_NAMES, Indicators, requested_period
 from dichvucong.stats.indicators import compute_statistics
+from dichvucong.stats.periods import PeriodError
 from dichvucong.temporal_client import start_once
 
 router = APIRouter(tags=["supervision"])
@@ -96,8 +97,8 @@ def get_stats(
     scope = narrow(supervised_agencies(principal), agency, catalog)
     try:
         period = requested_period(from_, to)
-    except ValueError as exc:
-        raise DomainError("bad_period", "Ngày kết thúc trước ngày bắt đầu.") from exc
+    except PeriodError as exc:
+        raise DomainError("bad_period", str(exc)) from exc
     stats = compute_statistics(
         session,
         period,

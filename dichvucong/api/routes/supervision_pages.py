@@ -23,6 +23,7 @@ from dichvucong.stats.dashboard import (
     temporal_ui_link,
 )
 from dichvucong.stats.indicators import compute_statistics
+from dichvucong.stats.periods import PeriodError
 from dichvucong.workflows import texts
 
 TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "templates"
@@ -74,12 +75,8 @@ def dashboard(
     now = datetime.now(UTC)
     try:
         period = requested_period(from_, to, now)
-    except ValueError as exc:
-        raise DomainError(
-            "invalid_period",
-            "Khoảng thời gian không hợp lệ: ngày kết thúc phải sau ngày bắt đầu.",
-            status=422,
-        ) from exc
+    except PeriodError as exc:
+        raise DomainError("invalid_period", str(exc), status=422) from exc
     board = build_board(session, calendar, agencies=scope, now=now)
     stats = compute_statistics(
         session,
