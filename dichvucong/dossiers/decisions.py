@@ -7,9 +7,9 @@ from __future__ import annotations
 import logging
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field, StringConstraints, ValidationError, field_validator
 from temporalio.client import (
     Client,
     WorkflowUpdateFailedError,
@@ -26,6 +26,7 @@ from dichvucong.api.problems import (
     NotFound,
     temporal_unavailable,
 )
+from dichvucong.calendar.work_calendar import SUPPORTED_YEARS
 from dichvucong.db.models import Dossier
 from dichvucong.workflows import texts
 from dichvucong.workflows.messages import (
@@ -72,8 +73,12 @@ class RefuseBody(BaseModel):
     reason: str = Field(max_length=2000)
 
 
+Line = Annotated[str, StringConstraints(max_length=500)]
+Reason = Annotated[str, StringConstraints(max_length=2000)]
+
+
 class RequestSupplementBody(BaseModel):
-    items: list[str] = Field(max_length=50)
+    items: list[Line] = Field(max_length=50)
     note: str = Field("", max_length=2000)
 
 
@@ -83,17 +88,24 @@ class SendBackBody(BaseModel):
 
 
 class RejectBody(BaseModel):
-    reasons: list[str] = Field(max_length=20)
+    reasons: list[Reason] = Field(max_length=20)
 
 
 class ApologizeBody(BaseModel):
     new_due: datetime
     reason: str = Field(max_length=2000)
 
+    @field_validator("new_due")
+    @classmethod
+    def _within_the_calendar(cls, value: datetime) -> datetime:
+        if value.year not in SUPPORTED_YEARS:
+            raise ValueError("ngày hẹn mới không hợp lệ")
+        return value
+
 
 class CounterPaymentBody(BaseModel):
     receipt_no: str = Field(max_length=40)
-    amount: int = Field(ge=0)
+    amount: int = Field(ge=0, le=10**12)
 
 
 class RedispatchBody(BaseModel):

@@ -57,6 +57,7 @@ MESSAGES = {
     "agency": "Cơ quan không giải quyết thủ tục này.",
     "delivery": "Hình thức nhận kết quả không hợp lệ cho thủ tục này.",
     "address": "Vui lòng nhập địa chỉ nhận kết quả qua bưu chính.",
+    "address_long": "Địa chỉ nhận kết quả quá dài (tối đa {n} ký tự).",
     "slot_required": "Vui lòng đính kèm: {name}.",
     "slot_max": "Chỉ được đính kèm tối đa {n} tệp cho mục này.",
     "slot_type": "Tệp «{file}» không đúng loại cho phép ({types}).",
@@ -70,6 +71,8 @@ MESSAGES = {
 }
 
 IDEMPOTENCY_KEY_COLUMN = 128  # Dossier.idempotency_key
+MAX_ADDRESS = 300  # as an official's redispatch address
+MAX_NOTE = 2000  # a note that travels with a message to the workflow
 TYPE_LABELS = {"application/pdf": "PDF", "image/jpeg": "JPEG", "image/png": "PNG"}
 
 # A row id as a form sends it: ASCII digits, small enough for a 64-bit column
@@ -147,6 +150,8 @@ def check_request(
         errors["delivery"] = MESSAGES["delivery"]
     elif request.delivery == "postal" and not (request.delivery_address or "").strip():
         errors["delivery_address"] = MESSAGES["address"]
+    if len(request.delivery_address or "") > MAX_ADDRESS:
+        errors["delivery_address"] = MESSAGES["address_long"].format(n=MAX_ADDRESS)
     cleaned, form_errors = validate_form(procedure, request.form)
     errors.update({f"form.{key}": message for key, message in form_errors.items()})
     slots = {slot.key: slot for slot in procedure.documents}

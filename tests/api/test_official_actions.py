@@ -198,6 +198,27 @@ async def test_a_decision_while_temporal_is_unreachable_is_503(tmp_path: Path) -
             assert row is not None and row.status == "SUBMITTED"
 
 
+async def test_oversized_or_absurd_decision_bodies_are_refused_before_temporal(
+    tmp_path: Path,
+) -> None:
+    async with portal(tmp_path) as p:
+        citizen, reception, code = await _submitted(p)
+        specialist = await p.login(p.official("chuyenvien", STP, "specialist"))
+        leader = await p.login(p.official("lanhdao", STP, "leader"))
+        for who, action, body in (
+            (reception, "request_supplement", {"items": ["x" * 100_000]}),
+            (specialist, "reject", {"reasons": ["y" * 100_000]}),
+            (leader, "apologize", {"new_due": "9999-12-31T10:00:00+07:00", "reason": "Chậm"}),
+            (reception, "record_counter_payment", {"receipt_no": "BL-1", "amount": 10**20}),
+        ):
+            answer = await p.act(who, code, action, body)
+            assert answer.status_code == 422, (action, answer.text)
+            assert answer.json()["code"] == "invalid_body"
+        far = await p.submit(citizen, delivery="postal", address="Biên Hòa " * 100)
+        assert far.status_code == 422
+        assert far.json()["errors"]["delivery_address"].startswith("Địa chỉ nhận kết quả quá dài")
+
+
 async def test_citizen_withdraws_while_waiting_for_reception(tmp_path: Path) -> None:
     async with portal(tmp_path) as p:
         await p.register()

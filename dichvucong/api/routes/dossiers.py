@@ -34,6 +34,7 @@ from dichvucong.db.models import CitizenAccount, CitizenDocument, Dossier, Dossi
 from dichvucong.dossiers import decisions
 from dichvucong.dossiers.rating import record_rating
 from dichvucong.dossiers.submission import (
+    MAX_NOTE,
     SubmissionInvalid,
     SubmissionRequest,
     SubmissionService,
@@ -315,7 +316,9 @@ async def supplement(
         client=temporal,
         dossier=dossier,
         principal=principal,
-        supplement=SupplementInput(documents=refs, form_changes=changes, note=_text(form, "note")),
+        supplement=SupplementInput(
+            documents=refs, form_changes=changes, note=_text(form, "note")[:MAX_NOTE]
+        ),
         idempotency_key=idempotency_key,
     )  # refused: the form data below stays as it was
     if changes:
@@ -568,7 +571,7 @@ async def _issued_documents(
     try:
         files = [v for k, v in form.multi_items() if k == "result" and isinstance(v, UploadFile)]
         refs = await submission_service(request, temporal).store_results(files)
-        return refs, {"note": _text(form, "note")}
+        return refs, {"note": _text(form, "note")[:MAX_NOTE]}
     finally:
         await form.close()
 
