@@ -54,6 +54,8 @@ ROWS: tuple[Row, ...] = (
     Row("withdrawn", "Số hồ sơ rút, dừng giải quyết", "int"),
     Row("paid", "Số hồ sơ đã nộp phí, lệ phí", "int"),
     Row("paid_online", "  - Thanh toán trực tuyến", "int"),
+    Row("with_fee", "Số hồ sơ tiếp nhận có phí, lệ phí", "int"),
+    Row("with_fee_paid_online", "  - Trong đó: thanh toán trực tuyến", "int"),
     Row("online_payment_rate", "Tỷ lệ thanh toán trực tuyến", "percent"),
     Row("digitised", "Số hồ sơ có kết quả điện tử", "int"),
     Row("digitised_rate", "Tỷ lệ số hóa kết quả giải quyết", "percent"),

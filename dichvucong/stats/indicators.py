@@ -93,6 +93,10 @@ class Indicators:
     withdrawn: int = 0
     paid: int = 0
     paid_online: int = 0
+    # Decision 766's online payment rate: of the dossiers received with a fee, those paid
+    # online (one cohort, whatever became of the others: counter, expired, no stage).
+    with_fee: int = 0
+    with_fee_paid_online: int = 0
     digitised: int = 0
     very_satisfied: int = 0
     satisfied: int = 0
@@ -129,7 +133,7 @@ class Indicators:
 
     @property
     def online_payment_rate(self) -> float | None:
-        return _ratio(self.paid_online, self.paid)
+        return _ratio(self.with_fee_paid_online, self.with_fee)
 
     @property
     def early_rate(self) -> float | None:
@@ -310,7 +314,9 @@ def compute_statistics(
             sa.and_(D.overdue.is_(sa.true()), sa.literal(period.end >= now)),
         )
         received = _in(D.received_at, period)
-        paid = sa.and_(_in(D.paid_at, period), D.payment_status.in_(("paid", "refund_requested", "refund_failed")))
+        was_paid = D.payment_status.in_(("paid", "refund_requested", "refund_failed"))
+        paid = sa.and_(_in(D.paid_at, period), was_paid)
+        with_fee = sa.and_(received, D.fee_amount > 0)
         columns = {
             "received": _count(received),
             "received_online": _count(sa.and_(received, D.channel == "online")),
@@ -327,6 +333,10 @@ def compute_statistics(
             "withdrawn": _count(sa.and_(D.status == "WITHDRAWN", _in(D.closed_at, period))),
             "paid": _count(paid),
             "paid_online": _count(sa.and_(paid, D.payment_method == "online")),
+            "with_fee": _count(with_fee),
+            "with_fee_paid_online": _count(
+                sa.and_(with_fee, was_paid, D.payment_method == "online")
+            ),
             "very_satisfied": _count(sa.and_(resolved, D.rating == "very_satisfied")),
             "satisfied": _count(sa.and_(resolved, D.rating == "satisfied")),
             "unsatisfied": _count(sa.and_(resolved, D.rating == "unsatisfied")),
