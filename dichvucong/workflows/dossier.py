@@ -1101,7 +1101,7 @@ class DossierWorkflow:
         case, inp = self._case, self._inp
         from_status = from_status or case.status
         now = workflow.now()
-        if case.status != to_status or case.status_since is None:
+        if from_status != to_status or case.status_since is None:
             case.status_since = now
         case.status = to_status
         case.seq += 1

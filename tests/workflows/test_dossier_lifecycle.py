@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+import json
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 from sqlmodel import select
+from temporalio.api.common.v1 import WorkflowExecution
+from temporalio.api.workflowservice.v1 import DescribeWorkflowExecutionRequest
 from temporalio.client import WorkflowUpdateFailedError
 
 from dichvucong.db.models import Dossier, DossierDocument, DossierEvent, Notification
@@ -241,3 +244,22 @@ async def test_decisions_also_arrive_as_signals(tmp_path: Path) -> None:
         await h.env.sleep(timedelta(seconds=1))
         state = await handle.query(DossierWorkflow.state)
         assert (state.status, state.step, state.seq) == ("PROCESSING", "tham_dinh", 1)
+
+
+async def test_status_since_is_when_the_case_entered_its_status(tmp_path: Path) -> None:
+    """The supervisors' StatusSince: accepting a day after submission starts PROCESSING's."""
+    async with harness(tmp_path) as h, h.worker():
+        start = vn(2027, 1, 11, 9, 0)
+        await h.travel_to(start)
+        handle = await h.start(dossier_input(h.new_code(), start))
+        await h.travel_to(vn(2027, 1, 12, 10, 0))
+        await handle.execute_update(DossierWorkflow.accept, AcceptInput(actor=RECEPTION))
+        described = await h.env.client.workflow_service.describe_workflow_execution(
+            DescribeWorkflowExecutionRequest(
+                namespace="default", execution=WorkflowExecution(workflow_id=handle.id)
+            )
+        )
+        fields = described.workflow_execution_info.search_attributes.indexed_fields
+        assert json.loads(fields["CaseStatus"].data) == "PROCESSING"
+        since = datetime.fromisoformat(json.loads(fields["StatusSince"].data))
+        assert vn(2027, 1, 12, 10, 0) <= since < vn(2027, 1, 12, 10, 1)
