@@ -16,15 +16,14 @@ from dichvucong.workflows.dossier import DossierWorkflow
 from dichvucong.workflows.messages import (
     AcceptInput,
     ApologizeInput,
-    ApproveInput,
     DocumentRef,
-    IssueResultInput,
     RequestSupplementInput,
     SupplementInput,
 )
 
-from .harness import RESULT, dossier_input, harness, vn
-from .test_dossier_lifecycle import ISSUER, LEADER, RECEPTION, SPECIALIST
+from .harness import dossier_input, harness, vn
+from .test_dossier_lifecycle import LEADER, RECEPTION, SPECIALIST
+from .test_dossier_payment_delivery import _process_to_result as process_to_result
 
 EXTRA = DocumentRef(sha256="c" * 64, size=99, media_type="image/jpeg", slot="cccd", name="cccd.jpg")
 
@@ -168,11 +167,7 @@ async def test_at_risk_overdue_and_a_single_apology(tmp_path: Path) -> None:
             )
         assert "một lần" in str(second.value.cause)
 
-        await handle.execute_update(DossierWorkflow.approve, ApproveInput(actor=SPECIALIST))
-        await handle.execute_update(DossierWorkflow.approve, ApproveInput(actor=LEADER))
-        await handle.execute_update(
-            DossierWorkflow.issue_result, IssueResultInput(documents=[RESULT], actor=ISSUER)
-        )
+        await process_to_result(handle)
         outcome = await handle.result()
         # finished before the new appointment, but it was overdue: late stays late
         assert (outcome.status, outcome.timeliness) == ("COMPLETED", "late")
@@ -198,11 +193,7 @@ async def test_two_supplement_requests_count_as_late(tmp_path: Path) -> None:
             )
             await handle.signal(DossierWorkflow.supplement, SupplementInput())
             await h.env.sleep(timedelta(seconds=1))
-        await handle.execute_update(DossierWorkflow.approve, ApproveInput(actor=SPECIALIST))
-        await handle.execute_update(DossierWorkflow.approve, ApproveInput(actor=LEADER))
-        await handle.execute_update(
-            DossierWorkflow.issue_result, IssueResultInput(documents=[RESULT], actor=ISSUER)
-        )
+        await process_to_result(handle)
         outcome = await handle.result()
         assert outcome.timeliness == "late"  # Decision 766: more than one supplement request
 
@@ -255,11 +246,7 @@ async def test_reception_asks_for_a_supplement_once(tmp_path: Path) -> None:
         )
         await handle.signal(DossierWorkflow.supplement, SupplementInput())
         await h.env.sleep(timedelta(seconds=1))
-        await handle.execute_update(DossierWorkflow.approve, ApproveInput(actor=SPECIALIST))
-        await handle.execute_update(DossierWorkflow.approve, ApproveInput(actor=LEADER))
-        await handle.execute_update(
-            DossierWorkflow.issue_result, IssueResultInput(documents=[RESULT], actor=ISSUER)
-        )
+        await process_to_result(handle)
         assert (await handle.result()).timeliness == "late"
 
 
