@@ -23,6 +23,7 @@ import base64
 import hashlib
 import hmac
 import json
+import logging
 import secrets
 import time
 import warnings
@@ -42,7 +43,7 @@ from sqlmodel import Session, or_, select
 from dichvucong.accounts.citizens import principal_of
 from dichvucong.accounts.identity import CCCD, PHONE, check_id_number, normalise_phone
 from dichvucong.accounts.principal import Principal
-from dichvucong.db.models import CitizenAccount
+from dichvucong.db.models import CitizenAccount, utcnow
 from dichvucong.settings import Settings
 
 FLOW_COOKIE = "dvc_vneid"
@@ -51,6 +52,16 @@ FLOW_TTL_SECONDS = 600
 # Not an argon2 hash: verify_password() is always False for it.
 NO_PASSWORD = "!vneid"
 ID_CLAIMS = ("personal_id", "cccd", "so_dinh_danh")
+
+log = logging.getLogger("dichvucong.vneid")
+
+MESSAGES = {
+    "link_first": (
+        "Số định danh này đã có tài khoản đăng ký bằng mật khẩu, chưa liên kết với VNeID. "
+        "Vui lòng đăng nhập bằng mật khẩu rồi chọn «Đăng nhập bằng VNeID» để liên kết. "
+        "Nếu tài khoản đó không phải của bạn, vui lòng liên hệ bộ phận một cửa."
+    ),
+}
 
 
 class VneidError(Exception):
@@ -214,9 +225,16 @@ def personal_id_of(claims: dict[str, Any]) -> str:
     return ""
 
 
-def link_or_create(session: Session, claims: dict[str, Any]) -> tuple[Principal, bool]:
+def link_or_create(
+    session: Session, claims: dict[str, Any], signed_in: Principal | None = None
+) -> tuple[Principal, bool]:
     """The citizen with the verified CCCD (created from the claims if new) and
-    whether the account was just created."""
+    whether the account was just created.
+
+    An account registered with a password holds a CCCD nobody proved: anyone may have
+    typed it. VNeID enters it only once its owner linked it, signed in with the password
+    (``signed_in``); until then the sign-in is refused, so a look-alike account set up in
+    advance never receives the real citizen's dossiers."""
     id_number = personal_id_of(claims)
     if not CCCD.match(id_number):
         raise VneidError("VNeID không cung cấp số định danh cá nhân hợp lệ.", "personal_id")
@@ -224,6 +242,13 @@ def link_or_create(session: Session, claims: dict[str, Any]) -> tuple[Principal,
         select(CitizenAccount).where(CitizenAccount.id_number == id_number)
     ).first()
     if existing is not None:
+        if existing.vneid_verified_at is None:
+            if signed_in is None or not signed_in.is_citizen or signed_in.id != existing.id:
+                raise VneidError(MESSAGES["link_first"], "unverified account")
+            existing.vneid_verified_at = utcnow()
+            session.add(existing)
+            session.commit()
+            log.info("vneid_linked citizen=%s", existing.id)
         return principal_of(existing), False
     try:
         born = date.fromisoformat(str(claims.get("birthdate") or ""))
@@ -261,6 +286,7 @@ def link_or_create(session: Session, claims: dict[str, Any]) -> tuple[Principal,
         email=email,
         address=str(address or "").strip(),
         password_hash=NO_PASSWORD,
+        vneid_verified_at=utcnow(),
     )
     session.add(account)
     try:

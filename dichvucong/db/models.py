@@ -62,6 +62,9 @@ class CitizenAccount(SQLModel, table=True):
     address: str
     password_hash: str
     created_at: datetime | None = _ts(nullable=False)
+    # When VNeID proved this account's CCCD (created by it, or linked by its owner while
+    # signed in): only then does a VNeID sign-in enter it.
+    vneid_verified_at: datetime | None = _ts()
 
 
 class OfficialAccount(SQLModel, table=True):

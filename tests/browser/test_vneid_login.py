@@ -1,7 +1,8 @@
 """Sign-in with VNeID in a real Chromium against the simulated OpenID provider, the
-portal served by uvicorn on a loopback port in the test's loop: the first
-sign-in links to the account with the same CCCD or creates one; a tampered
-state or nonce is refused; password sign-in keeps working."""
+portal served by uvicorn on a loopback port in the test's loop: an account registered
+with a password is entered only once its owner linked it, signed in; a first sign-in
+without an account creates one; a tampered state or nonce is refused; password
+sign-in keeps working."""
 
 from __future__ import annotations
 
@@ -92,7 +93,8 @@ def _with_param(url: str, name: str, value: str) -> str:
 
 async def test_vneid_sign_in_links_creates_and_refuses_tampering(tmp_path: Path) -> None:
     async with live_portal(tmp_path) as live:
-        # 1. An existing account (same CCCD) is linked, not duplicated.
+        # 1. A password account with the same CCCD proves nothing (anyone may have typed
+        #    it): VNeID does not enter it until its owner links it, signed in.
         context = await live.browser.new_context(locale="vi-VN")
         page = await context.new_page()
         page.set_default_timeout(15_000)
@@ -100,6 +102,27 @@ async def test_vneid_sign_in_links_creates_and_refuses_tampering(tmp_path: Path)
         assert "/_sim/oidc/authorize" in page.url
         query = dict(parse_qsl(urlsplit(page.url).query))
         assert query["code_challenge_method"] == "S256" and query["nonce"] and query["state"]
+        async with page.expect_response("**/dang-nhap/vneid/callback**") as refused:
+            await page.click(f"button:has-text('{KNOWN_CCCD}')")
+        assert (await refused.value).status == 400
+        assert "chưa liên kết với VNeID" in await page.content()
+        assert await _session_cookie(context) is None
+        # Its owner signs in with the password, then links VNeID from the account page.
+        await page.goto(live.url("/dang-nhap"))
+        await page.fill("input[name=username]", KNOWN_CCCD)
+        await page.fill("input[name=password]", PASSWORD)
+        await page.click("button:has-text('Đăng nhập')")
+        await page.goto(live.url("/tai-khoan"))
+        await page.click("a:has-text('liên kết với VNeID')")
+        await page.click(f"button:has-text('{KNOWN_CCCD}')")
+        await page.wait_for_url(re.compile(r"/tai-khoan$"))
+        assert "Đã xác thực" in await page.content()
+        await context.close()
+        # From now on VNeID alone enters that same account, not a duplicate.
+        context = await live.browser.new_context(locale="vi-VN")
+        page = await context.new_page()
+        page.set_default_timeout(15_000)
+        await page.goto(live.url("/dang-nhap/vneid?next=/tai-khoan"))
         await page.click(f"button:has-text('{KNOWN_CCCD}')")
         await page.wait_for_url(re.compile(r"/tai-khoan$"))
         assert await _session_cookie(context)

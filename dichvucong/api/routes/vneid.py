@@ -19,7 +19,7 @@ from dichvucong.accounts.vneid import (
     open_flow,
     seal_flow,
 )
-from dichvucong.web.sessions import start_session
+from dichvucong.web.sessions import page_principal, start_session
 from dichvucong.web.templating import render
 
 log = logging.getLogger("dichvucong.vneid")
@@ -95,7 +95,8 @@ async def vneid_callback(request: Request) -> Response:
         flow = open_flow(settings.secret_key, request.cookies.get(FLOW_COOKIE))
         claims = await client.finish(dict(request.query_params), flow)
         with request.app.state.db.session() as session:
-            principal, created = link_or_create(session, claims)
+            # Signed in with the password already: this sign-in links VNeID to it.
+            principal, created = link_or_create(session, claims, page_principal(request))
     except VneidError as exc:
         log.warning("vneid_sign_in_refused %s", exc)
         return _refused(request, exc.message)
