@@ -16,7 +16,7 @@ from dichvucong.accounts.roles import Role
 from dichvucong.catalog import Catalog, load_catalog
 from dichvucong.db.engine import Database
 from dichvucong.db.migrate import upgrade
-from dichvucong.db.models import AgencyRow, CitizenAccount, OfficialAccount, ProcedureRow
+from dichvucong.db.models import AgencyRow, CitizenAccount, OfficialAccount, ProcedureRow, utcnow
 from dichvucong.settings import Settings
 
 # Readable ASCII prefixes of demo usernames: <prefix>.<agency slug>, e.g. tiepnhan.stp
@@ -127,7 +127,10 @@ def _seed_citizen(session: Session, password: str) -> bool:
     ))).first()
     if existing is not None:
         return False
-    session.add(CitizenAccount(**c, password_hash=hash_password(password)))  # type: ignore[arg-type]
+    # The simulated VNeID's first identity is this person: signing in with it enters
+    # the demo account (a real account is linked by its owner, signed in).
+    session.add(CitizenAccount(**c, password_hash=hash_password(password),  # type: ignore[arg-type]
+                               vneid_verified_at=utcnow()))  # fmt: skip
     session.commit()
     return True
 
