@@ -8,6 +8,7 @@ reaches; email and SMS adapters plug in as ``channels``.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -20,6 +21,11 @@ from dichvucong.activities.contracts import NotifyRequest
 from dichvucong.db.engine import Database
 from dichvucong.db.models import Notification, utcnow
 from dichvucong.workflows import texts
+
+log = logging.getLogger("dichvucong.notify")
+
+# Attempts at an outside channel (SMTP, SMS gateway) before a notice is given up.
+MAX_SEND_ATTEMPTS = 3
 
 SUBJECTS: dict[str, str] = {
     "status_changed": "Hồ sơ {code}: {status}",
@@ -99,21 +105,34 @@ class Dispatcher:
         self._channels = list(channels)
 
     def deliver(self, message: OutgoingMessage) -> int:
-        """Returns how many new messages were created (0 on a retry)."""
+        """Returns how many new messages were created (0 on a retry).
+
+        Every channel is tried, each on its own (a mail server down must not keep the SMS
+        back). A failed send gives back its claim and fails the attempt, so the retry
+        sends it; after MAX_SEND_ATTEMPTS the notice is logged as undelivered and the
+        case goes on: the in-app notice is there, and an outside outage must not hold
+        every case at its next transition. The adapters pass (case, seq, channel) as
+        their own idempotency key, which covers a send that timed out after delivery."""
         claimed = self._claim(message, ["inapp", *(c.name for c in self._channels)])
         created = 1 if "inapp" in claimed else 0
-        pending = [c for c in self._channels if c.name in claimed]
-        for i, channel in enumerate(pending):
-            # Claimed, then sent; a failed send gives back its claim and those of the
-            # channels not tried yet, so the retry sends them. The adapters pass (case,
-            # seq, channel) as their own idempotency key, which covers a send that timed
-            # out after delivery.
+        failures: dict[str, Exception] = {}
+        for channel in (c for c in self._channels if c.name in claimed):
             try:
                 channel.send(message)
-            except Exception:
-                self._release(message, [c.name for c in pending[i:]])
-                raise
-            created += 1
+            except Exception as exc:
+                failures[channel.name] = exc
+            else:
+                created += 1
+        if failures:
+            self._release(message, list(failures))
+            attempt = activity.info().attempt if activity.in_activity() else 1
+            if attempt < MAX_SEND_ATTEMPTS:
+                raise next(iter(failures.values()))
+            for name, exc in failures.items():
+                log.error(
+                    "notice_undelivered dossier=%s seq=%s channel=%s error=%s attempts=%s",
+                    message.dossier_code, message.seq, name, type(exc).__name__, attempt,
+                )  # fmt: skip
         return created
 
     def _claim(self, message: OutgoingMessage, channels: list[str]) -> set[str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -10,9 +11,10 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlmodel import select
+from temporalio.testing import ActivityEnvironment
 
 from dichvucong.activities.contracts import NotifyRequest
-from dichvucong.activities.notify import NotifyActivities, OutgoingMessage
+from dichvucong.activities.notify import MAX_SEND_ATTEMPTS, NotifyActivities, OutgoingMessage
 from dichvucong.db.engine import Database
 from dichvucong.db.models import CitizenAccount, Notification
 from dichvucong.integrations.email import EmailChannel, message_id
@@ -103,10 +105,10 @@ def test_failed_send_is_retried_by_the_activity(db: Database, free_port) -> None
         assert len(smtp.store.messages()) == 1
 
 
-def test_a_failed_send_gives_back_the_channels_not_tried_yet(
+def test_a_mail_server_down_does_not_keep_the_sms_back(
         db: Database, free_port, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    """All channels are claimed in one transaction: when the email fails, the SMS after
-    it must not stay claimed and unsent."""
+    """Each channel is tried on its own: the SMS goes out, the email's claim is given
+    back and the retry sends only the email."""
     citizen = _citizen(db)
     port = free_port()
     sink = SmsSink(tmp_path / "sms.jsonl")
@@ -115,14 +117,32 @@ def test_a_failed_send_gives_back_the_channels_not_tried_yet(
     notify = NotifyActivities(db, channels=channels)
     with pytest.raises(OSError):
         notify.notify(_supplement_request(citizen))  # SMTP server down
-    assert sink.messages() == []
+    assert len(sink.messages()) == 1
     with db.session() as session:
-        assert [n.channel for n in session.exec(select(Notification)).all()] == ["inapp"]
+        assert sorted(n.channel for n in session.exec(select(Notification)).all()) == [
+            "inapp", "sms"]  # fmt: skip
     with start_dev_smtp("127.0.0.1", port, MailStore()) as smtp:
-        assert notify.notify(_supplement_request(citizen)) == 2  # the email and the SMS
+        assert notify.notify(_supplement_request(citizen)) == 1  # the email
         assert notify.notify(_supplement_request(citizen)) == 0
         assert len(smtp.store.messages()) == 1
     assert len(sink.messages()) == 1
+
+
+def test_a_notice_is_given_up_after_the_last_attempt_and_the_case_goes_on(
+        db: Database, free_port, caplog: pytest.LogCaptureFixture) -> None:  # type: ignore[no-untyped-def]
+    citizen = _citizen(db)
+    channel = EmailChannel(db, host="127.0.0.1", port=free_port(), public_base_url=BASE,
+                           timeout=2)  # fmt: skip
+    notify = NotifyActivities(db, channels=[channel])
+    env = ActivityEnvironment()
+    env.info = dataclasses.replace(env.info, attempt=MAX_SEND_ATTEMPTS - 1)
+    with pytest.raises(OSError):
+        env.run(notify.notify, _supplement_request(citizen))
+    env.info = dataclasses.replace(env.info, attempt=MAX_SEND_ATTEMPTS)
+    assert env.run(notify.notify, _supplement_request(citizen)) == 0  # returns: no retry
+    assert "notice_undelivered" in caplog.text and "channel=email" in caplog.text
+    with db.session() as session:
+        assert [n.channel for n in session.exec(select(Notification)).all()] == ["inapp"]
 
 
 def test_no_email_without_an_address_or_for_agency_notices(
