@@ -33,7 +33,7 @@ BODIES = {
     "feedback_received": "Phản ánh «{subject}» cần trả lời trước {due}.",
     "feedback_at_risk": "Phản ánh «{subject}» phải được trả lời trước {due}.",
     "feedback_overdue": "Phản ánh «{subject}» đã quá hạn trả lời ({due}).",
-    "feedback_answered": "Cơ quan đã trả lời phản ánh «{subject}». Xem câu trả lời trên Cổng.",
+    "feedback_answered": "Cơ quan đã trả lời phản ánh «{subject}»:\n\n{answer}",
 }
 
 
@@ -84,7 +84,8 @@ class FeedbackActivities:
     @activity.defn(name="notify_feedback")
     def notify_feedback(self, notice: FeedbackNotice) -> int:
         """In-app rows (and outside channels for citizens); returns how many were new."""
-        values = {"code": notice.code, "subject": notice.subject, "due": fmt_moment(notice.due_at)}
+        values = {"code": notice.code, "subject": notice.subject, "due": fmt_moment(notice.due_at),
+                  "answer": self._answer(notice.code) if notice.kind == "feedback_answered" else ""}  # fmt: skip
         subject = SUBJECTS[notice.kind].format(**values)
         body = BODIES[notice.kind].format(**values)
         recipients = recipients_of(
@@ -107,6 +108,10 @@ class FeedbackActivities:
             )
             for recipient in recipients
         )
+
+    def _answer(self, code: str) -> str:
+        with self._db.session() as session:
+            return self._row(session, code).answer or ""
 
     def all(self) -> list:  # type: ignore[type-arg]
         return [

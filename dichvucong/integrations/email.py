@@ -44,7 +44,14 @@ def message_id(dossier_code: str, seq: int, channel: str, domain: str) -> str:
     return f"<dvc.{safe}.{seq}.{channel}@{domain}>"
 
 
-def dossier_link(public_base_url: str, dossier_code: str) -> str:
+FEEDBACK_PREFIX = "PAKN-"  # feedback codes: no dossier page behind them
+
+
+def dossier_link(public_base_url: str, dossier_code: str) -> str | None:
+    """The citizen's page of the dossier; None for a feedback notice (its answer is in
+    the notice itself)."""
+    if dossier_code.startswith(FEEDBACK_PREFIX):
+        return None
     return f"{public_base_url.rstrip('/')}/ho-so/{dossier_code}"
 
 

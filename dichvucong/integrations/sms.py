@@ -47,6 +47,7 @@ SHORT_STATUS = {
 SHORT_KIND = {
     "payment_reminder": "nhac nop phi, le phi",
     "payment_expired": "het han thanh toan truc tuyen",
+    "feedback_answered": "da duoc tra loi",
 }
 
 
@@ -73,8 +74,9 @@ def sms_text(message: OutgoingMessage, public_base_url: str, limit: int = GSM_SE
     what = SHORT_KIND.get(message.kind) or SHORT_STATUS.get(status or "") or strip_diacritics(
         message.subject)
     link = dossier_link(public_base_url, message.dossier_code)
-    head = f"DVC Dong Nai: Ho so {message.dossier_code} {what}."
-    tail = f" Xem: {link}"
+    noun = "Ho so" if link else "Phan anh"
+    head = f"DVC Dong Nai: {noun} {message.dossier_code} {what}."
+    tail = f" Xem: {link}" if link else ""
     text = "".join(c if c in GSM_CHARS else "?" for c in strip_diacritics(head + tail))
     if len(text) > limit:
         room = limit - len(tail) - 3

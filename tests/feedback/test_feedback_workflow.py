@@ -177,6 +177,14 @@ async def test_deadline_across_the_holidays_then_overdue_then_late_answer(tmp_pa
         assert row.status == "ANSWERED" and row.answer == "Kết quả trong 10 ngày làm việc."
         assert close(row.answered_at, vn(2027, 5, 7, 8, 0)) and row.overdue
         assert (3, "feedback_answered", "citizen:7") in h.notices(handle.id)
+        with h.db.session() as session:
+            answered = session.exec(
+                select(Notification).where(
+                    Notification.dossier_code == handle.id, Notification.seq == 3
+                )
+            ).one()
+        # The answer itself, since no dossier page stands behind a feedback code.
+        assert answered.body.endswith("Kết quả trong 10 ngày làm việc.")
 
         # The case is closed once answered: a second answer is refused by the server.
         with pytest.raises((WorkflowUpdateFailedError, RPCError)):

@@ -204,3 +204,18 @@ def test_build_channels_reads_settings(db: Database, tmp_path: Path) -> None:
     email, sms = build_channels(settings, db)
     assert (email.name, sms.name) == ("email", "sms")
     assert (email.host, email.port) == ("127.0.0.1", 8025)  # type: ignore[attr-defined]
+
+
+def test_a_feedback_notice_names_no_dossier_page(db: Database, smtp: DevSmtpServer) -> None:
+    citizen = _citizen(db)
+    code = "PAKN-000.00.21.H19-261122-47AC0C"
+    message = OutgoingMessage(code, 3, f"citizen:{citizen}", "feedback_answered",
+                              f"Phản ánh, kiến nghị {code} đã được trả lời",
+                              "Cơ quan đã trả lời phản ánh «Thái độ»:\n\nĐã chấn chỉnh.",
+                              citizen)  # fmt: skip
+    _email(db, smtp).send(message)
+    [mail] = smtp.store.messages()
+    assert "/ho-so/" not in mail.body("plain") and "/ho-so/" not in mail.body("html")
+    assert "Đã chấn chỉnh." in mail.body("plain")
+    text = sms_text(message, BASE)
+    assert text == f"DVC Dong Nai: Phan anh {code} da duoc tra loi."
