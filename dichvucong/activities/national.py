@@ -5,8 +5,10 @@ from __future__ import annotations
 from typing import Protocol
 
 from temporalio import activity
+from temporalio.exceptions import ApplicationError
 
 from dichvucong.activities.contracts import NationalSyncRequest, NationalSyncResult
+from dichvucong.integrations.national import NationalCredentialsRefused
 
 
 class NationalPortalClient(Protocol):
@@ -24,4 +26,9 @@ class NationalSyncActivities:
     def sync_national(self, request: NationalSyncRequest) -> NationalSyncResult:
         if self._client is None:
             return NationalSyncResult(status="skipped", reason="national sync disabled")
-        return self._client.sync(request)
+        try:
+            return self._client.sync(request)
+        except NationalCredentialsRefused as exc:
+            raise ApplicationError(
+                str(exc), type="NationalCredentialsRefused", non_retryable=True
+            ) from exc

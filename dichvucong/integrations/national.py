@@ -58,6 +58,12 @@ class NationalPortalError(Exception):
     """Unreachable, overloaded or nonsensical answer: worth retrying."""
 
 
+class NationalCredentialsRefused(NationalPortalError):
+    """The token endpoint refused our client id or secret: a configuration error that
+    retrying within minutes does not mend (and repeated tries may lock the client out).
+    The record stays failed for the nightly re-sync once the settings are fixed."""
+
+
 # ----------------------------------------------------------------- settings
 
 
@@ -176,6 +182,11 @@ class NationalPortalClient:
             )
         except httpx.HTTPError as exc:
             raise NationalPortalError(f"token endpoint unreachable: {type(exc).__name__}") from exc
+        if response.status_code in (400, 401, 403):
+            log.error("national_credentials_refused status=%s", response.status_code)
+            raise NationalCredentialsRefused(
+                f"token endpoint refused the client credentials (HTTP {response.status_code})"
+            )
         if response.status_code != 200:
             raise NationalPortalError(f"token endpoint answered HTTP {response.status_code}")
         try:

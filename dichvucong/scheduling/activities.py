@@ -147,7 +147,11 @@ class ScheduleActivities:
         """Transitions whose sync failed (transport) once the workflow's own retries
         are over, in dossier and transition order; each one call (the next night
         tries again what still fails). Rejected ones wait for a person."""
-        from dichvucong.integrations.national import NationalPortalError, unacknowledged
+        from dichvucong.integrations.national import (
+            NationalCredentialsRefused,
+            NationalPortalError,
+            unacknowledged,
+        )
 
         result = ResyncResult()
         if self._national is None:
@@ -159,6 +163,9 @@ class ScheduleActivities:
             result.attempted += 1
             try:
                 outcome = self._national.sync(request)
+            except NationalCredentialsRefused:
+                result.failed += 1
+                break  # every other row would be refused the same way: stop asking
             except NationalPortalError:
                 result.failed += 1
                 failed_dossiers.add(request.dossier_code)

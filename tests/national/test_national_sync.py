@@ -13,6 +13,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from sqlmodel import select
+from temporalio.exceptions import ApplicationError
 
 from dichvucong.accounts.officials import create_official
 from dichvucong.accounts.tokens import issue_token
@@ -215,6 +216,16 @@ def test_rejection_is_returned_transport_errors_raise(portal: Portal, db: Databa
     )
     with pytest.raises(NationalPortalError):
         unreachable.sync(request("D-4", 1, kind="dossier"))
+
+
+def test_refused_credentials_are_not_retried(portal: Portal, db: Database) -> None:
+    wrong = NationalPortalClient(portal.url, CLIENT_ID, "not-the-secret", db=db)
+    with pytest.raises(ApplicationError) as refused:
+        NationalSyncActivities(wrong).sync_national(request("C-1", 1, kind="dossier"))
+    assert refused.value.non_retryable and refused.value.type == "NationalCredentialsRefused"
+    with db.session() as session:
+        row = session.get(NationalSync, ("C-1", 1))
+        assert row is not None and row.status == "failed"  # the nightly re-sync tries again
 
 
 def test_token_cached_until_expiry_and_renewed_once_on_401(portal: Portal) -> None:
