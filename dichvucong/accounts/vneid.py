@@ -157,6 +157,14 @@ class VneidClient:
             redirect_uri(settings),
         )
 
+    def claims_options(self, metadata: dict[str, Any]) -> dict[str, Any]:
+        """The ID token must come from this issuer and be meant for this client: Authlib
+        checks "aud" only when told to (OIDC Core §3.1.3.7, steps 2 and 3)."""
+        return {
+            "iss": {"essential": True, "values": [metadata["issuer"]]},
+            "aud": {"essential": True, "values": [self.client_id]},
+        }
+
     async def _metadata(self) -> dict[str, Any]:
         metadata = await self._app.load_server_metadata()
         if str(metadata.get("issuer", "")).rstrip("/") != self.issuer:
@@ -198,13 +206,15 @@ class VneidClient:
         if not params.get("code"):
             raise VneidError("Phiên đăng nhập VNeID không hợp lệ.", "no code")
         try:
-            await self._metadata()
+            metadata = await self._metadata()
             token = await self._app.fetch_access_token(
                 redirect_uri=self.redirect_uri, code=params["code"], code_verifier=flow["verifier"]
             )
             if "id_token" not in token:
                 raise VneidError("VNeID không trả về thông tin định danh.", "no id_token")
-            claims = await self._app.parse_id_token(token, nonce=flow["nonce"])
+            claims = await self._app.parse_id_token(
+                token, nonce=flow["nonce"], claims_options=self.claims_options(metadata)
+            )
         except VneidError:
             raise
         except Exception as exc:  # bad signature, nonce, aud, exp, token endpoint refusal
