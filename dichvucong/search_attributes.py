@@ -4,7 +4,9 @@ They are a contract (README queries, dashboards, docker-compose registration):
 keep the names. They are never encrypted, so they hold no personal data.
 """
 
-from temporalio.common import SearchAttributeKey
+from datetime import datetime
+
+from temporalio.common import SearchAttributeKey, SearchAttributePair, TypedSearchAttributes
 
 CASE_STATUS = SearchAttributeKey.for_keyword("CaseStatus")
 DUE_AT = SearchAttributeKey.for_datetime("DueAt")
@@ -27,3 +29,20 @@ CLI_TYPES: dict[str, str] = {
     "CurrentStep": "Keyword",
     "StatusSince": "Datetime",
 }
+
+
+def at_submission(
+    *, agency_code: str, procedure_code: str, submitted_at: datetime
+) -> TypedSearchAttributes:
+    """What a new case shows from its start, before its first workflow task: the values
+    its first transition would upsert (so it upserts none)."""
+    return TypedSearchAttributes(
+        [
+            SearchAttributePair(CASE_STATUS, "SUBMITTED"),
+            SearchAttributePair(OVERDUE, False),
+            SearchAttributePair(AGENCY_CODE, agency_code),
+            SearchAttributePair(PROCEDURE_CODE, procedure_code),
+            SearchAttributePair(CURRENT_STEP, "reception"),
+            SearchAttributePair(STATUS_SINCE, submitted_at),
+        ]
+    )

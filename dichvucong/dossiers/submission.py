@@ -21,7 +21,7 @@ from typing import Any, Protocol
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 from temporalio.client import Client
-from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDReusePolicy
+from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from dichvucong import search_attributes as sa
@@ -44,7 +44,7 @@ from dichvucong.forms.validation import validate_form
 from dichvucong.integrations.national import national_portal_url
 from dichvucong.settings import Settings
 from dichvucong.temporal_client import start_once
-from dichvucong.workflows import texts
+from dichvucong.workflows import patches, texts
 from dichvucong.workflows.dossier import DossierWorkflow
 from dichvucong.workflows.messages import CaseRules, DocumentRef, DossierInput
 from dichvucong.workflows.rules import allowed_actions
@@ -506,15 +506,10 @@ async def start_dossier_workflow(client: Client, settings: Settings, inp: Dossie
         task_queue=settings.task_queue,
         id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
         # Visible to supervisors from the first second, before the first transition.
-        search_attributes=TypedSearchAttributes(
-            [
-                SearchAttributePair(sa.CASE_STATUS, "SUBMITTED"),
-                SearchAttributePair(sa.OVERDUE, False),
-                SearchAttributePair(sa.AGENCY_CODE, inp.agency_code),
-                SearchAttributePair(sa.PROCEDURE_CODE, inp.procedure_code),
-                SearchAttributePair(sa.CURRENT_STEP, "reception"),
-                SearchAttributePair(sa.STATUS_SINCE, inp.submitted_at),
-            ]
+        search_attributes=sa.at_submission(
+            agency_code=inp.agency_code,
+            procedure_code=inp.procedure_code,
+            submitted_at=inp.submitted_at,
         ),
         static_summary=texts.static_summary(inp.procedure_name, inp.agency_name),
         static_details=f"Hồ sơ {inp.dossier_code} — nộp {texts.fmt_moment(inp.submitted_at)}",
@@ -582,6 +577,8 @@ def rebuild_input(
             if d.kind == "submitted"
         ],
         rules=case_rules(settings),
+        # Today's workflow code from the first task on, without patch markers.
+        patches=list(patches.KNOWN),
     )
 
 

@@ -35,7 +35,7 @@ with workflow.unsafe.imports_passed_through():
         ShipmentRequest,
         TransitionRecord,
     )
-    from dichvucong.workflows import texts
+    from dichvucong.workflows import patches, texts
     from dichvucong.workflows.messages import (
         FINAL_STATUSES,
         STEP_DELIVERY,
@@ -76,12 +76,6 @@ DB_RETRY = RetryPolicy(
 )
 # One attempt at our own database; a dead worker's attempt is retried after this.
 DB_ATTEMPT = timedelta(seconds=15)
-# Added after cases were already running: old histories replay without the sync activity.
-NATIONAL_SYNC_PATCH = "national-sync-v1"
-# The read-model write and the notice became local activities (short, idempotent on
-# (case, seq): no server round trip, no activity task, the input not kept in the
-# history). Histories from before replay with regular activities.
-LOCAL_RECORD_PATCH = "local-record-v1"
 OUTSIDE_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=2), maximum_interval=timedelta(minutes=5)
 )
@@ -162,11 +156,17 @@ class DossierWorkflow:
         self._national_synced = False
         self._sync_queue: list[NationalSyncRequest] = []
         self._sync_pumping = False
+        self._started_with = frozenset(inp.patches)
 
     # ------------------------------------------------------------------ run
 
     @workflow.run
     async def run(self, inp: DossierInput) -> DossierOutcome:
+        unknown = self._started_with.difference(patches.KNOWN)
+        if unknown:
+            # Started by a newer API: fail this workflow task (it is retried) until a
+            # worker that has these changes takes the case, instead of running old code.
+            raise RuntimeError(f"this worker does not have the changes {sorted(unknown)}")
         case = self._case
         if inp.fee_amount > 0 and inp.payment_stage != PaymentStage.NONE:
             case.payment_status = "pending"
@@ -420,6 +420,10 @@ class DossierWorkflow:
         self._inbox.append(_Ticket("postal_update", inp))
 
     # --------------------------------------------------------- machinery
+
+    def _patched(self, patch_id: str) -> bool:
+        """A change this case was started with, or one it met while running."""
+        return patch_id in self._started_with or workflow.patched(patch_id)
 
     async def _decide(self, action: str, payload: Any) -> DossierState:
         ticket = _Ticket(action, payload)
@@ -691,7 +695,7 @@ class DossierWorkflow:
         case = self._case
         case.supplement_from = case.status
         case.pending_items = [i.strip() for i in p.items if i.strip()]
-        if case.status == CaseStatus.SUBMITTED and workflow.patched("reception-supplement-v1"):
+        if case.status == CaseStatus.SUBMITTED and self._patched(patches.RECEPTION_SUPPLEMENT):
             # Counted too: more than one request in all makes the case late (Decision 766).
             case.reception_supplement_asked = True
             case.supplement_count += 1
@@ -859,7 +863,7 @@ class DossierWorkflow:
             # result waits at the counter, where the issuer can send it again to a
             # corrected address or hand it over. Cases that failed on it before this
             # branch existed replay as they ran.
-            if not workflow.patched("dispatch-rejected-v1"):
+            if not self._patched(patches.DISPATCH_REJECTED):
                 raise
             await self._transition(
                 action,
@@ -941,7 +945,7 @@ class DossierWorkflow:
             except ActivityError as failure:
                 # The gateway refused the refund for good: the case still closes, and
                 # the refund is left to the agency's accountant, visibly.
-                if not workflow.patched("refund-rejected-v1"):
+                if not self._patched(patches.REFUND_REJECTED):
                     raise
                 case.payment_status = "refund_failed"
                 data["refund_error"] = _failure_reason(failure)
@@ -982,8 +986,8 @@ class DossierWorkflow:
             await self._query_payment()
         if timers.payment_expiry and timers.payment_expiry <= now:
             timers.payment_expiry = None
-            if inp.payment_stage == PaymentStage.ON_SUBMISSION and workflow.patched(
-                "query-before-expiry-v1"
+            if inp.payment_stage == PaymentStage.ON_SUBMISSION and self._patched(
+                patches.QUERY_BEFORE_EXPIRY
             ):
                 # A payment made since the last periodic query (its callback late or
                 # lost) must not end in a withdrawn case with the money kept: ask once more.
@@ -1101,7 +1105,9 @@ class DossierWorkflow:
         case, inp = self._case, self._inp
         from_status = from_status or case.status
         now = workflow.now()
-        if from_status != to_status or case.status_since is None:
+        if case.status_since is None and self._patched(patches.QUIET_UPSERTS):
+            case.status_since = inp.submitted_at  # as the case was started with
+        elif from_status != to_status or case.status_since is None:
             case.status_since = now
         case.status = to_status
         case.seq += 1
@@ -1124,7 +1130,7 @@ class DossierWorkflow:
             documents=list(documents or []),
             document_kind=document_kind,
         )
-        local = workflow.patched(LOCAL_RECORD_PATCH)
+        local = self._patched(patches.LOCAL_RECORD)
         tasks = [
             self._db_activity(
                 local,
@@ -1159,7 +1165,7 @@ class DossierWorkflow:
         if (
             case.received_at is not None
             and self._rules.national_sync
-            and workflow.patched(NATIONAL_SYNC_PATCH)
+            and self._patched(patches.NATIONAL_SYNC)
         ):
             self._queue_national_sync(record)
         await asyncio.gather(*tasks)
@@ -1272,17 +1278,25 @@ class DossierWorkflow:
         """Search attributes and current details: what a supervisor sees in the Temporal UI."""
         case, inp = self._case, self._inp
         step_key, step_name = self._step_key_name()
-        workflow.upsert_search_attributes(
-            [
-                sa.CASE_STATUS.value_set(case.status),
-                sa.DUE_AT.value_set(case.due_at) if case.due_at else sa.DUE_AT.value_unset(),
-                sa.OVERDUE.value_set(case.overdue),
-                sa.AGENCY_CODE.value_set(inp.agency_code),
-                sa.PROCEDURE_CODE.value_set(inp.procedure_code),
-                sa.CURRENT_STEP.value_set(step_key) if step_key else sa.CURRENT_STEP.value_unset(),
-                sa.STATUS_SINCE.value_set(case.status_since or workflow.now()),
-            ]
-        )
+        wanted: list[tuple[Any, Any]] = [
+            (sa.CASE_STATUS, str(case.status)),
+            (sa.DUE_AT, case.due_at),
+            (sa.OVERDUE, case.overdue),
+            (sa.AGENCY_CODE, inp.agency_code),
+            (sa.PROCEDURE_CODE, inp.procedure_code),
+            (sa.CURRENT_STEP, step_key),
+            (sa.STATUS_SINCE, case.status_since or workflow.now()),
+        ]
+        if self._patched(patches.QUIET_UPSERTS):
+            # Each upsert is a visibility write: none when nothing a supervisor filters
+            # on changed (the first transition finds what the start already set).
+            current = workflow.info().typed_search_attributes
+            wanted = [(key, value) for key, value in wanted if current.get(key) != value]
+        if wanted:
+            workflow.upsert_search_attributes(
+                [key.value_set(value) if value is not None else key.value_unset()
+                 for key, value in wanted]  # fmt: skip
+            )
         workflow.set_current_details(self._details(step_name))
 
     def _details(self, step_name: str | None) -> str:

@@ -112,6 +112,9 @@ class DossierInput:
     documents: list[DocumentRef] = field(default_factory=list)
     form: dict[str, Any] = field(default_factory=dict)
     rules: CaseRules | None = None
+    # The workflow changes (``workflows.patches``) this case was started with: it runs
+    # them without patch markers. Empty for cases started before the list existed.
+    patches: list[str] = field(default_factory=list)
 
 
 # --- officials' decisions (Updates with validators, and signals of the same name)

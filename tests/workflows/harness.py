@@ -41,9 +41,10 @@ from dichvucong.calendar import WorkCalendar
 from dichvucong.calendar.work_calendar import VN_TZ
 from dichvucong.db.engine import Database
 from dichvucong.db.migrate import upgrade
-from dichvucong.search_attributes import CLI_TYPES
+from dichvucong.search_attributes import CLI_TYPES, at_submission
 from dichvucong.settings import Settings
 from dichvucong.worker import build_worker
+from dichvucong.workflows import patches
 from dichvucong.workflows.dossier import DossierWorkflow
 from dichvucong.workflows.messages import (
     CaseRules,
@@ -169,6 +170,7 @@ def dossier_input(code: str, submitted_at: datetime, **overrides: Any) -> Dossie
         applicant_id=None,
         documents=[PDF],
         rules=CaseRules(),
+        patches=list(patches.KNOWN),  # as the API starts a case
     )
     values.update(overrides)
     return DossierInput(**values)
@@ -201,6 +203,11 @@ class Harness:
             inp,
             id=inp.dossier_code,
             task_queue=self.task_queue,
+            search_attributes=at_submission(
+                agency_code=inp.agency_code,
+                procedure_code=inp.procedure_code,
+                submitted_at=inp.submitted_at,
+            ),  # as the API starts a case
         )
 
     def new_code(self) -> str:

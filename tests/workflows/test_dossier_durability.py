@@ -7,15 +7,19 @@ import json
 import os
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlmodel import func, select
 from temporalio import activity
+from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 
 from dichvucong.activities.contracts import Shipment, ShipmentRequest
 from dichvucong.db.models import DossierEvent, Notification
+from dichvucong.search_attributes import CASE_STATUS, CURRENT_STEP, DUE_AT, STATUS_SINCE
+from dichvucong.workflows import patches
 from dichvucong.workflows.dossier import DossierWorkflow
 from dichvucong.workflows.messages import (
     AcceptInput,
@@ -197,5 +201,93 @@ def test_histories_are_committed() -> None:
     # Today's shape and every older one still running somewhere (``*.before-<patch>``).
     names = {p.stem for p in _history_files()}
     assert {"postal_paid_before_result", "supplement_overdue_apology"} <= names
-    assert {"postal_paid_before_result.before-local-record",
-            "supplement_overdue_apology.before-local-record"} <= names  # fmt: skip
+    for before in ("local-record", "case-patches"):
+        assert {f"postal_paid_before_result.before-{before}",
+                f"supplement_overdue_apology.before-{before}"} <= names  # fmt: skip
+
+
+# --- the changes a case is started with ------------------------------------------------
+
+
+def _events(history: WorkflowHistory, kind: EventType.ValueType) -> list[Any]:
+    return [e for e in history.events if e.event_type == kind]
+
+
+async def test_a_new_case_runs_todays_code_without_patch_markers(tmp_path: Path) -> None:
+    """Started with every change listed (as the API starts it): no patch marker, no
+    TemporalChangeVersion, and no upsert where no search attribute changed."""
+    async with harness(tmp_path) as h, h.worker():
+        start = vn(2027, 1, 11, 9, 0)
+        await h.travel_to(start)
+        handle = await h.start(dossier_input(h.new_code(), start))
+        await _wait_for_status(handle, "SUBMITTED", within_seconds=10)
+        described = await handle.describe()
+        # The first transition found what the start set: StatusSince is the submission.
+        assert described.typed_search_attributes.get(STATUS_SINCE) == start
+        assert described.typed_search_attributes.get(CASE_STATUS) == "SUBMITTED"
+        await handle.execute_update(DossierWorkflow.accept, AcceptInput(actor=RECEPTION))
+        await handle.execute_update(DossierWorkflow.approve, ApproveInput(actor=SPECIALIST))
+        history = await handle.fetch_history()
+        markers = _events(history, EventType.EVENT_TYPE_MARKER_RECORDED)
+        assert {m.marker_recorded_event_attributes.marker_name for m in markers} == {
+            "core_local_activity"
+        }
+        upserts = _events(history, EventType.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES)
+        # accept (PROCESSING, DueAt, step) and approve (the next step): two, none at submission.
+        assert len(upserts) == 2
+        for upsert in upserts:
+            fields = upsert.upsert_workflow_search_attributes_event_attributes.search_attributes
+            assert "TemporalChangeVersion" not in fields.indexed_fields
+        # Only what changed is sent: the agency and the procedure never move.
+        first = upserts[0].upsert_workflow_search_attributes_event_attributes
+        assert "AgencyCode" not in first.search_attributes.indexed_fields
+        assert {"CaseStatus", "DueAt", "CurrentStep", "StatusSince"} <= set(
+            first.search_attributes.indexed_fields
+        )
+        attrs = (await handle.describe()).typed_search_attributes
+        assert (attrs.get(CASE_STATUS), attrs.get(CURRENT_STEP)) == ("PROCESSING", "phe_duyet")
+        assert attrs.get(DUE_AT) == vn(2027, 1, 25, 9, 0)
+
+
+async def test_a_case_started_before_the_list_asks_workflow_patched(tmp_path: Path) -> None:
+    """No list in its input (started by an older API): the changes are patches it meets
+    while running, each a marker, as before."""
+    async with harness(tmp_path) as h, h.worker():
+        start = vn(2027, 1, 11, 9, 0)
+        await h.travel_to(start)
+        handle = await h.start(dossier_input(h.new_code(), start, patches=[]))
+        await handle.execute_update(DossierWorkflow.accept, AcceptInput(actor=RECEPTION))
+        history = await handle.fetch_history()
+        patch_ids = {
+            json.loads(m.marker_recorded_event_attributes.details["patch-data"].payloads[0].data)[
+                "id"
+            ]
+            for m in _events(history, EventType.EVENT_TYPE_MARKER_RECORDED)
+            if m.marker_recorded_event_attributes.marker_name == "core_patch"
+        }
+        assert {"local-record-v1", "quiet-upserts-v1"} <= patch_ids
+
+
+async def test_a_worker_without_a_listed_change_leaves_the_case_to_one_that_has_it(
+    tmp_path: Path,
+) -> None:
+    """A newer API listed a change this worker's code does not have: the workflow task
+    fails (and is retried) instead of the case running without it."""
+    async with harness(tmp_path) as h, h.worker():
+        start = vn(2027, 1, 11, 9, 0)
+        await h.travel_to(start)
+        handle = await h.start(
+            dossier_input(h.new_code(), start, patches=[*patches.KNOWN, "from-the-future-v9"])
+        )
+        failed: list[Any] = []
+        for _ in range(100):  # the worker's first attempt, not time passing
+            history = await handle.fetch_history()
+            failed = _events(history, EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED)
+            if failed:
+                break
+            await asyncio.sleep(0.1)
+        assert failed, "the workflow task should have failed"
+        message = failed[0].workflow_task_failed_event_attributes.failure.message
+        assert "from-the-future-v9" in message
+        assert not _events(history, EventType.EVENT_TYPE_MARKER_RECORDED)
+        await handle.terminate("test over")

@@ -1,0 +1,37 @@
+"""The changes made to DossierWorkflow while cases were running: ``workflow.patched`` ids.
+
+A case started before a change replays as it ran: ``workflow.patched(id)`` is False for
+it, True for a case that reached the change while running (a marker in its history).
+
+A new case is started with every id listed in its input (``DossierInput.patches``) and
+runs today's code without asking ``workflow.patched``: no marker event, and no upsert
+of ``TemporalChangeVersion`` (the SDK adds one per patch id a run meets, one more
+visibility write on the server per case).
+
+Adding a change: its id goes here and into ``KNOWN`` in the same commit as the
+``patched`` call, and workers are upgraded before the API starts listing it (a worker
+that does not know an id a case lists fails that case's workflow task until a worker
+that knows it takes over; see ``DossierWorkflow.run``).
+"""
+
+NATIONAL_SYNC = "national-sync-v1"
+# The read-model write and the notice as local activities (short, idempotent on
+# (case, seq): no server round trip, no activity task, the input not kept in history).
+LOCAL_RECORD = "local-record-v1"
+RECEPTION_SUPPLEMENT = "reception-supplement-v1"
+DISPATCH_REJECTED = "dispatch-rejected-v1"
+REFUND_REJECTED = "refund-rejected-v1"
+QUERY_BEFORE_EXPIRY = "query-before-expiry-v1"
+# Search attributes are upserted only when one of them changed (each upsert is a
+# visibility write); a case waits as SUBMITTED since its submission moment.
+QUIET_UPSERTS = "quiet-upserts-v1"
+
+KNOWN: tuple[str, ...] = (
+    NATIONAL_SYNC,
+    LOCAL_RECORD,
+    RECEPTION_SUPPLEMENT,
+    DISPATCH_REJECTED,
+    REFUND_REJECTED,
+    QUERY_BEFORE_EXPIRY,
+    QUIET_UPSERTS,
+)
