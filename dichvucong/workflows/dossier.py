@@ -106,6 +106,31 @@ class _Timers:
         return min(moments) if moments else None
 
 
+class _Alarm:
+    """One timer for the earliest deadline, kept while that moment stays the earliest:
+    a decision that leaves the deadlines as they were (an approval within the same
+    statutory limit) starts and cancels no timer (two history events and a timer task
+    on the server each)."""
+
+    def __init__(self) -> None:
+        self.at: datetime | None = None
+        self.rang = False
+        self._task: asyncio.Task[None] | None = None
+
+    def arm(self, moment: datetime | None, summary: str | None) -> None:
+        if moment == self.at and self._task is not None and not self._task.done():
+            return
+        if self._task is not None and not self._task.done():
+            self._task.cancel()
+        self.at, self.rang, self._task = moment, False, None
+        if moment is not None:
+            self._task = asyncio.create_task(self._ring(moment, summary))
+
+    async def _ring(self, moment: datetime, summary: str | None) -> None:
+        await workflow.sleep(moment - workflow.now(), summary=summary)
+        self.rang = True
+
+
 @dataclass
 class _Case:
     status: str = CaseStatus.SUBMITTED
@@ -150,6 +175,7 @@ class DossierWorkflow:
         self._rules = inp.rules or CaseRules()
         self._case = _Case(delivery_address=inp.delivery_address)
         self._timers = _Timers()
+        self._alarm = _Alarm()
         self._inbox: list[_Ticket] = []
         # Documents that the next recorded transition adds to the read model.
         self._attached: tuple[list[DocumentRef], str] | None = None
@@ -187,16 +213,23 @@ class DossierWorkflow:
                 # date already gone): a zero timeout would mean "no timeout at all".
                 await self._fire_due_timers()
                 continue
-            timeout = None if earliest is None else earliest - workflow.now()
-            try:
-                await workflow.wait_condition(
-                    lambda: bool(self._inbox),
-                    timeout=timeout,
-                    timeout_summary=self._timer_summary() if timeout is not None else None,
-                )
-            except TimeoutError:
-                await self._fire_due_timers()
-                continue
+            if self._patched(patches.STEADY_ALARM):
+                self._alarm.arm(earliest, self._timer_summary() if earliest else None)
+                await workflow.wait_condition(lambda: bool(self._inbox) or self._alarm.rang)
+                if not self._inbox:
+                    await self._fire_due_timers()
+                    continue
+            else:
+                timeout = None if earliest is None else earliest - workflow.now()
+                try:
+                    await workflow.wait_condition(
+                        lambda: bool(self._inbox),
+                        timeout=timeout,
+                        timeout_summary=self._timer_summary() if timeout is not None else None,
+                    )
+                except TimeoutError:
+                    await self._fire_due_timers()
+                    continue
             ticket = self._inbox.pop(0)
             try:
                 self._check(ticket.action, ticket.payload)
@@ -920,6 +953,7 @@ class DossierWorkflow:
         case, inp = self._case, self._inp
         case.closed_at = workflow.now()
         self._timers = _Timers()
+        self._alarm = _Alarm()
         case.overdue = False
         if status == CaseStatus.REJECTED:
             case.finished_at = case.closed_at

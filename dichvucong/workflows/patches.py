@@ -25,6 +25,8 @@ QUERY_BEFORE_EXPIRY = "query-before-expiry-v1"
 # Search attributes are upserted only when one of them changed (each upsert is a
 # visibility write); a case waits as SUBMITTED since its submission moment.
 QUIET_UPSERTS = "quiet-upserts-v1"
+# One timer for the earliest deadline, restarted only when that moment changes.
+STEADY_ALARM = "steady-alarm-v1"
 
 KNOWN: tuple[str, ...] = (
     NATIONAL_SYNC,
@@ -34,4 +36,5 @@ KNOWN: tuple[str, ...] = (
     REFUND_REJECTED,
     QUERY_BEFORE_EXPIRY,
     QUIET_UPSERTS,
+    STEADY_ALARM,
 )

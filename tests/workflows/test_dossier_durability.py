@@ -247,6 +247,11 @@ async def test_a_new_case_runs_todays_code_without_patch_markers(tmp_path: Path)
         attrs = (await handle.describe()).typed_search_attributes
         assert (attrs.get(CASE_STATUS), attrs.get(CURRENT_STEP)) == ("PROCESSING", "phe_duyet")
         assert attrs.get(DUE_AT) == vn(2027, 1, 25, 9, 0)
+        # One timer for the reception limit, one for the processing deadlines (the warning
+        # first); the approval kept the earliest deadline, so it started and cancelled none.
+        started = _events(history, EventType.EVENT_TYPE_TIMER_STARTED)
+        cancelled = _events(history, EventType.EVENT_TYPE_TIMER_CANCELED)
+        assert (len(started), len(cancelled)) == (2, 1)
 
 
 async def test_a_case_started_before_the_list_asks_workflow_patched(tmp_path: Path) -> None:
