@@ -23,11 +23,11 @@ from dichvucong.settings import Settings
 from dichvucong.temporal_client import connect
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
-def get_database(request: Request) -> Database:
+async def get_database(request: Request) -> Database:
     return request.app.state.db
 
 
@@ -36,15 +36,15 @@ def get_session(request: Request) -> Iterator[Session]:
         yield session
 
 
-def get_catalog(request: Request) -> Catalog:
+async def get_catalog(request: Request) -> Catalog:
     return request.app.state.catalog
 
 
-def get_calendar(request: Request) -> WorkCalendar:
+async def get_calendar(request: Request) -> WorkCalendar:
     return request.app.state.calendar
 
 
-def get_document_store(request: Request) -> DocumentStore:
+async def get_document_store(request: Request) -> DocumentStore:
     return request.app.state.documents
 
 
@@ -63,6 +63,8 @@ async def get_temporal(request: Request) -> Client:
     return state.temporal
 
 
+# Dependencies that only read app state are coroutines: FastAPI runs a plain ``def``
+# dependency in the thread pool, a hop (and a GIL handoff) per dependency per request.
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 DatabaseDep = Annotated[Database, Depends(get_database)]
 SessionDep = Annotated[Session, Depends(get_session)]
@@ -88,7 +90,7 @@ def optional_principal(
     return _principal_from_request(request, token)
 
 
-def current_principal(
+async def current_principal(
     principal: Annotated[Principal | None, Depends(optional_principal)],
 ) -> Principal:
     if principal is None:
@@ -96,13 +98,13 @@ def current_principal(
     return principal
 
 
-def current_citizen(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
+async def current_citizen(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
     if not principal.is_citizen:
         raise Forbidden("citizen_only", "Chức năng dành cho công dân.")
     return principal
 
 
-def current_official(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
+async def current_official(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
     if not principal.is_official:
         raise Forbidden("official_only", "Chức năng dành cho cán bộ.")
     return principal

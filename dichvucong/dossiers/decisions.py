@@ -28,6 +28,7 @@ from dichvucong.api.problems import (
 )
 from dichvucong.calendar.work_calendar import SUPPORTED_YEARS
 from dichvucong.db.models import Dossier
+from dichvucong.dossiers.views import DossierRow
 from dichvucong.workflows import texts
 from dichvucong.workflows.messages import (
     AcceptInput,
@@ -36,7 +37,6 @@ from dichvucong.workflows.messages import (
     ApproveInput,
     CounterPaymentInput,
     DocumentRef,
-    DossierState,
     HandOverInput,
     IssueResultInput,
     RedispatchInput,
@@ -126,7 +126,7 @@ BODIES: dict[str, type[BaseModel]] = {
 }
 
 
-def acting_role(dossier: Dossier, principal: Principal, action: str) -> str:
+def acting_role(dossier: Dossier | DossierRow, principal: Principal, action: str) -> str:
     """The role the official acts in: one allowed now if the read model says so."""
     possible = [r for r in principal.roles if r in ACTION_ROLES.get(action, ())]
     if not possible:
@@ -183,15 +183,19 @@ def build_input(
 async def decide(
     *,
     client: Client,
-    dossier: Dossier,
+    dossier: Dossier | DossierRow,
     principal: Principal,
     action: str,
     payload: Any,
     idempotency_key: str | None,
     update: str | None = None,
-) -> DossierState:
+) -> dict[str, Any]:
     """Sends the decision (the Update named ``update``, by default ``action``); maps the
-    workflow's refusal to 409 with its sentence and an unreachable Temporal to 503."""
+    workflow's refusal to 409 with its sentence and an unreachable Temporal to 503.
+
+    Returns the workflow's ``DossierState`` as the JSON object it sent: callers read a
+    field or two, and the API returns it as it came (decoding it into dataclasses and
+    ``asdict`` back took more CPU than the rest of the request)."""
     handle = client.get_workflow_handle(dossier.code)
     # The update id makes a retried request (same key) return the first answer.
     update_id = (
@@ -200,8 +204,8 @@ async def decide(
         else f"{action}:{uuid.uuid4()}"
     )
     try:
-        state = await handle.execute_update(
-            update or action, payload, id=update_id, result_type=DossierState
+        state: dict[str, Any] = await handle.execute_update(
+            update or action, payload, id=update_id, result_type=dict
         )
     except WorkflowUpdateFailedError as exc:
         cause = exc.cause
@@ -225,11 +229,11 @@ async def decide(
 async def send_supplement(
     *,
     client: Client,
-    dossier: Dossier,
+    dossier: Dossier | DossierRow,
     principal: Principal,
     supplement: SupplementInput,
     idempotency_key: str | None,
-) -> DossierState:
+) -> dict[str, Any]:
     """The citizen's supplement, taken or refused by the workflow (no longer waiting,
     closed) before the caller changes anything in the read model."""
     return await decide(

@@ -7,9 +7,12 @@ from sqlmodel import Session, col
 
 from dichvucong.api.problems import Conflict
 from dichvucong.db.models import Dossier
+from dichvucong.dossiers.views import DossierRow
 
 
-def record_rating(session: Session, dossier: Dossier, level: str, comment: str | None) -> None:
+def record_rating(
+    session: Session, dossier: Dossier | DossierRow, level: str, comment: str | None
+) -> None:
     """One conditional UPDATE, so two concurrent ratings cannot both be taken (the second
     would otherwise overwrite the first after both read "not rated yet")."""
     if dossier.status != "COMPLETED":

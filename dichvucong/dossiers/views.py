@@ -6,6 +6,9 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from pydantic import BaseModel
+from sqlalchemy import Table, bindparam
+from sqlalchemy import select as sa_select
+from sqlalchemy.engine import Row
 from sqlmodel import Session, select
 
 from dichvucong.accounts.identity import is_id_number, is_passport, mask_name
@@ -120,15 +123,38 @@ class LookupResult(BaseModel):
     finished_at: datetime | None
 
 
-def visible_dossier(session: Session, code: str, principal: Principal) -> Dossier:
+# A dossier as read for a request: its row, columns as attributes (read only). Read with
+# statements built once: an ORM object per request cost four times the CPU (0.6 ms
+# against 0.15 for the dossier with its documents and events).
+DossierRow = Row[Any]
+_dossiers: Table = Dossier.__table__  # type: ignore[attr-defined]
+_documents: Table = DossierDocument.__table__  # type: ignore[attr-defined]
+_events: Table = DossierEvent.__table__  # type: ignore[attr-defined]
+_DOSSIER = sa_select(_dossiers).where(_dossiers.c.code == bindparam("code"))
+_DOCUMENTS = (
+    sa_select(_documents.c.kind, _documents.c.slot, _documents.c.name,
+              _documents.c.media_type, _documents.c.size, _documents.c.sha256)
+    .where(_documents.c.dossier_code == bindparam("code"))
+    .order_by(_documents.c.id)
+)  # fmt: skip
+_EVENTS = (
+    sa_select(_events.c.seq, _events.c.at, _events.c.actor, _events.c.action,
+              _events.c.from_status, _events.c.to_status, _events.c.step, _events.c.note,
+              _events.c.data)
+    .where(_events.c.dossier_code == bindparam("code"))
+    .order_by(_events.c.seq)
+)  # fmt: skip
+
+
+def visible_dossier(session: Session, code: str, principal: Principal) -> DossierRow:
     """The dossier if the caller may see it; 404 otherwise (no existence leak)."""
-    dossier = session.get(Dossier, code)
+    dossier = session.connection().execute(_DOSSIER, {"code": code}).first()
     if dossier is None or not can_see(dossier, principal):
         raise NotFound("dossier_not_found", "Không tìm thấy hồ sơ.")
     return dossier
 
 
-def can_see(dossier: Dossier, principal: Principal) -> bool:
+def can_see(dossier: Dossier | DossierRow, principal: Principal) -> bool:
     if principal.is_citizen:
         return dossier.applicant_id == principal.id
     return dossier.agency_code == principal.agency_code or is_province_official(principal)
@@ -139,7 +165,7 @@ def is_province_official(principal: Principal) -> bool:
     return principal.has_role("supervisor") and principal.agency_code == PROVINCE_OFFICE_CODE
 
 
-def actions_for(dossier: Dossier, principal: Principal) -> list[str]:
+def actions_for(dossier: Dossier | DossierRow, principal: Principal) -> list[str]:
     allowed: dict[str, list[str]] = (
         dossier.state.get("allowed_actions", {}) if dossier.state else {}
     )
@@ -185,18 +211,11 @@ def summary(dossier: _SummaryFields, catalog: Catalog) -> DossierSummary:
 
 
 def detail(
-    session: Session, dossier: Dossier, catalog: Catalog, principal: Principal
+    session: Session, dossier: Dossier | DossierRow, catalog: Catalog, principal: Principal
 ) -> DossierPublic:
-    documents = session.exec(
-        select(DossierDocument)
-        .where(DossierDocument.dossier_code == dossier.code)
-        .order_by(DossierDocument.id)
-    ).all()
-    events = session.exec(
-        select(DossierEvent)
-        .where(DossierEvent.dossier_code == dossier.code)
-        .order_by(DossierEvent.seq)
-    ).all()
+    conn = session.connection()
+    documents = conn.execute(_DOCUMENTS, {"code": dossier.code}).all()
+    events = conn.execute(_EVENTS, {"code": dossier.code}).all()
     state = dossier.state or {}
     return DossierPublic(
         dossier_code=dossier.code,

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from dataclasses import asdict
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, Query, Request
-from fastapi.responses import StreamingResponse
+from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, Field
 from sqlalchemy import func
 from sqlalchemy import select as sa_select
@@ -17,6 +16,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
 from temporalio.client import Client
 
+from dichvucong.accounts.principal import Principal
 from dichvucong.api.deps import (
     CatalogDep,
     CurrentCitizen,
@@ -29,6 +29,7 @@ from dichvucong.api.deps import (
     TemporalDep,
 )
 from dichvucong.api.problems import Conflict, DomainError, NotFound
+from dichvucong.catalog import Catalog
 from dichvucong.db.engine import Database
 from dichvucong.db.models import CitizenAccount, CitizenDocument, Dossier, DossierDocument
 from dichvucong.dossiers import decisions
@@ -273,16 +274,25 @@ def my_documents(principal: CurrentCitizen, session: SessionDep) -> list[MyDocum
 
 
 @router.get("/dossiers/{code}", response_model=DossierPublic)
-def get_dossier(
+async def get_dossier(
     code: str,
     principal: CurrentPrincipal,
-    session: SessionDep,
+    db: DatabaseDep,
     catalog: CatalogDep,
     request: Request,
 ) -> DossierPublic:
-    dossier = visible_dossier(session, code, principal)
-    audit_official_read(request, principal, dossier.code, "dossier_detail")
-    return detail(session, dossier, catalog, principal)
+    # One trip to the thread pool for the whole read (a sync route with a session
+    # dependency took four: the session in and out, the route, the response check).
+    return await run_in_threadpool(_audited_detail, request, db, catalog, code, principal)
+
+
+def _audited_detail(
+    request: Request, db: Database, catalog: Catalog, code: str, principal: Principal
+) -> DossierPublic:
+    with db.session() as session:
+        dossier = visible_dossier(session, code, principal)
+        audit_official_read(request, principal, dossier.code, "dossier_detail")
+        return detail(session, dossier, catalog, principal)
 
 
 @router.post("/dossiers/{code}/supplement", status_code=202, openapi_extra=MULTIPART_DOC)
@@ -516,7 +526,7 @@ def inbox(
     return InboxAnswer(items=[summary(d, catalog) for d in mine], counts=counts)
 
 
-@router.post("/dossiers/{code}/actions/{action}")
+@router.post("/dossiers/{code}/actions/{action}", response_model=dict[str, Any])
 async def act(
     code: str,
     action: str,
@@ -526,7 +536,7 @@ async def act(
     settings: SettingsDep,
     temporal: TemporalDep,
     idempotency_key: Annotated[str | None, Header(max_length=128)] = None,
-) -> dict[str, Any]:
+) -> JSONResponse:
     if action not in decisions.ACTION_ROLES:
         raise NotFound("unknown_action", f"Không có thao tác «{action}».")
     dossier = await run_in_threadpool(_read_visible, db, code, principal)
@@ -557,11 +567,11 @@ async def act(
         idempotency_key=idempotency_key,
     )
     await run_in_threadpool(
-        audit_decision, request, principal, dossier.code, action, role=role, seq=state.seq
+        audit_decision, request, principal, dossier.code, action, role=role, seq=state["seq"]
     )
     if action == "issue_result" and dossier.applicant_id is not None:
         await run_in_threadpool(_keep_results_in, db, dossier.applicant_id, documents)
-    return asdict(state)
+    return JSONResponse(state)  # the workflow's DossierState as it sent it
 
 
 async def _issued_documents(

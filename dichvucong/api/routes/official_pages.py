@@ -416,7 +416,7 @@ async def act_page(request: Request, code: str, action: str) -> Response:
                 payload=payload,
                 idempotency_key=key,
             )
-            audit_decision(request, principal, dossier.code, action, role=role, seq=state_after.seq)
+            audit_decision(request, principal, dossier.code, action, role=role, seq=state_after["seq"])
         except DomainError as exc:
             if exc.status in (403, 404):
                 raise
