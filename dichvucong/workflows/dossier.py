@@ -666,7 +666,7 @@ class DossierWorkflow:
         """The statutory clock starts (or restarts from zero after a supplement)."""
         case, inp = self._case, self._inp
         received = reason == "received"
-        deadline = await self._plan(
+        statutory = self._plan(
             start or workflow.now(),
             days=inp.time_limit_days,
             hours=inp.time_limit_hours,
@@ -674,6 +674,18 @@ class DossierWorkflow:
             cutoff=cutoff,
             also_days=self._rules.supplement_request_days if received else 0,
         )
+        first_step: Deadline | None = None
+        if self._patched(patches.PARALLEL_PLANS) and 0 <= max(case.step_index, 0) < len(
+            inp.steps
+        ):
+            # The first step's own budget does not depend on the statutory limit: both
+            # are asked at once (one activation of the workflow instead of two).
+            step = inp.steps[max(case.step_index, 0)]
+            deadline, first_step = await asyncio.gather(
+                statutory, self._plan(workflow.now(), days=step.budget_days)
+            )
+        else:
+            deadline = await statutory
         if received:
             case.supplement_request_until = deadline.also_at
         case.due_at = case.statutory_due_at = deadline.due_at
@@ -683,15 +695,17 @@ class DossierWorkflow:
         self._timers.warn = deadline.warn_at
         if case.step_index < 0:
             case.step_index = 0
-        await self._enter_step(action, actor, note)
+        await self._enter_step(action, actor, note, planned=first_step)
 
-    async def _enter_step(self, action: str, actor: str, note: str | None) -> None:
+    async def _enter_step(
+        self, action: str, actor: str, note: str | None, *, planned: Deadline | None = None
+    ) -> None:
         case, inp = self._case, self._inp
         from_status = case.status
         case.status = CaseStatus.PROCESSING
         if case.step_index < len(inp.steps):
             step = inp.steps[case.step_index]
-            step_deadline = await self._plan(workflow.now(), days=step.budget_days)
+            step_deadline = planned or await self._plan(workflow.now(), days=step.budget_days)
             case.hand_overs.append(
                 HandOver(
                     step=step.key,
@@ -790,8 +804,15 @@ class DossierWorkflow:
         )
 
     async def _await_payment(self, action: str, actor: str, note: str | None) -> None:
-        reminder = await self._plan(workflow.now(), days=self._rules.payment_reminder_days)
-        expiry = await self._plan(workflow.now(), days=self._rules.payment_expiry_days)
+        rules = self._rules
+        if self._patched(patches.PARALLEL_PLANS):
+            reminder, expiry = await asyncio.gather(
+                self._plan(workflow.now(), days=rules.payment_reminder_days),
+                self._plan(workflow.now(), days=rules.payment_expiry_days),
+            )
+        else:
+            reminder = await self._plan(workflow.now(), days=rules.payment_reminder_days)
+            expiry = await self._plan(workflow.now(), days=rules.payment_expiry_days)
         self._timers.payment_reminder = reminder.due_at
         self._timers.payment_expiry = expiry.due_at
         self._timers.payment_check = workflow.now() + self._payment_check_interval()

@@ -27,6 +27,9 @@ QUERY_BEFORE_EXPIRY = "query-before-expiry-v1"
 QUIET_UPSERTS = "quiet-upserts-v1"
 # One timer for the earliest deadline, restarted only when that moment changes.
 STEADY_ALARM = "steady-alarm-v1"
+# Deadlines that do not depend on each other are planned at once (payment reminder and
+# expiry; the statutory limit and the first step's budget).
+PARALLEL_PLANS = "parallel-plans-v1"
 
 KNOWN: tuple[str, ...] = (
     NATIONAL_SYNC,
@@ -37,4 +40,5 @@ KNOWN: tuple[str, ...] = (
     QUERY_BEFORE_EXPIRY,
     QUIET_UPSERTS,
     STEADY_ALARM,
+    PARALLEL_PLANS,
 )
