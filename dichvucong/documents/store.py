@@ -25,6 +25,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import IO, Any, BinaryIO, Protocol
 
+import anyio
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
@@ -215,12 +216,21 @@ class LocalDocumentStore:
     async def aput_stream(self, source: AsyncIterable[bytes] | Any, *,
                           max_bytes: int | None = None) -> StoredRef:
         """Store from an async source: ``request.stream()``, or an object with an async
-        ``read(n)`` such as FastAPI's ``UploadFile``. (Disk writes are small chunks
-        on the event loop; call ``put_stream`` in a thread for very slow disks.)"""
+        ``read(n)`` such as FastAPI's ``UploadFile``. The chunks are spooled on the event
+        loop (small writes); the fsync, the scan of the PDF's streams and the image
+        check run in a worker thread (waited for even on cancellation, so the temporary
+        file is always removed), as in the S3 store."""
         spool = self._spool(max_bytes)
         try:
             async for chunk in _aread_chunks(source):
                 spool.feed(chunk)
+        except BaseException:
+            spool.discard()
+            raise
+        return await anyio.to_thread.run_sync(self._committed, spool)
+
+    def _committed(self, spool: _Spool) -> StoredRef:
+        try:
             return self._commit(spool)
         except BaseException:
             spool.discard()

@@ -18,8 +18,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
+from anyio import to_thread
+from sqlalchemy import Table, bindparam, insert
+from sqlalchemy import select as sa_select
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
+from sqlmodel import select
 from temporalio.client import Client
 from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
@@ -35,6 +39,7 @@ from dichvucong.db.models import (
     Dossier,
     DossierDocument,
     StoredDocument,
+    utcnow,
 )
 from dichvucong.documents.media import UnsafeDocument, UnsupportedMediaType
 from dichvucong.documents.store import DocumentStore, DocumentTooLarge, StoredRef
@@ -183,10 +188,15 @@ class SubmissionService:
         self.store = store
         self.temporal = temporal
 
-    async def submit(self, *, citizen: CitizenAccount, request: SubmissionRequest) -> Dossier:
-        assert citizen.id is not None
-        key = _stored_key(citizen.id, request.idempotency_key)
-        if key and (existing := self._by_key(key)) is not None:
+    async def submit(self, *, citizen_id: int, request: SubmissionRequest) -> Dossier:
+        """The dossier of a new submission (or of the first one with the same key).
+
+        The database is reached from the thread pool, a few statements at a time: the
+        event loop never waits on it (a write lock the worker holds, a network round
+        trip to PostgreSQL)."""
+        key = _stored_key(citizen_id, request.idempotency_key)
+        applicant, existing = await to_thread.run_sync(self._applicant_and_existing, citizen_id, key)
+        if existing is not None:
             if existing.last_seq < 0:
                 # The first attempt may have died before starting the workflow: finish it.
                 await ensure_workflow(self.temporal, self.settings, self.catalog, self.db, existing)
@@ -196,19 +206,34 @@ class SubmissionService:
         if errors:
             raise SubmissionInvalid(errors)
         assert procedure is not None
-        reused = self._reused(citizen.id, request)
+        reused = await to_thread.run_sync(self._reused, citizen_id, request) if request.reuse else []
         stored = await self._store_uploads(procedure, request)
         try:
-            return await self._create(citizen, procedure, request, cleaned, stored + reused, key)
+            return await self._create(applicant, procedure, request, cleaned, stored + reused, key)
         except BaseException:
             self._discard([s for s in stored if s.new])
             raise
 
     # -------------------------------------------------------------- steps
 
+    def _applicant_and_existing(
+        self, citizen_id: int, key: str | None
+    ) -> tuple[Applicant, Dossier | None]:
+        with self.db.engine.connect() as conn:
+            row = conn.execute(_APPLICANT, {"id": citizen_id}).first()
+        if row is None:  # the account went away after its token was issued
+            raise DomainError("unauthenticated", "Vui lòng đăng nhập.", status=401)
+        return Applicant(citizen_id, row.id_number, row.full_name), (
+            self._by_key(key) if key else None
+        )
+
     def _by_key(self, key: str) -> Dossier | None:
-        with self.db.session() as session:
-            return session.exec(select(Dossier).where(Dossier.idempotency_key == key)).first()
+        with self.db.engine.connect() as conn:
+            code = conn.execute(_CODE_BY_KEY, {"key": key}).scalar_one_or_none()
+        if code is None:
+            return None
+        with self.db.session() as session:  # a retry: rare, the whole row
+            return session.get(Dossier, code)
 
     def _reused(self, citizen_id: int, request: SubmissionRequest) -> list[_Stored]:
         wanted = [(slot, doc_id) for slot, ids in request.reuse.items() for doc_id in ids]
@@ -289,18 +314,22 @@ class SubmissionService:
             raise SubmissionInvalid(
                 {f"documents.{slot_key}": MESSAGES["file_type"].format(file=name)}
             ) from exc
-        with self.db.session() as session:
-            known = session.get(StoredDocument, ref.sha256) is not None
-            if not known:
-                session.add(
-                    StoredDocument(sha256=ref.sha256, size=ref.size, media_type=ref.media_type)
-                )
-                try:
-                    session.commit()
-                except IntegrityError:
-                    session.rollback()
-                    known = True
+        known = await to_thread.run_sync(self._index, ref)
         return _Stored(slot_key, name, ref, new=not known)
+
+    def _index(self, ref: StoredRef) -> bool:
+        """Lists a stored file in ``stored_document``; True if it was listed already
+        (the same bytes, uploaded before)."""
+        try:
+            with self.db.engine.begin() as conn:
+                if conn.execute(_STORED, {"sha256": ref.sha256}).first() is not None:
+                    return True
+                conn.execute(_INSERT_STORED, {"sha256": ref.sha256, "size": ref.size,
+                                              "media_type": ref.media_type,
+                                              "created_at": datetime.now(UTC)})  # fmt: skip
+        except IntegrityError:  # a concurrent upload of the same bytes listed it
+            return True
+        return False
 
     async def store_supplement(
         self, procedure: Procedure, uploads: dict[str, list[Upload]]
@@ -339,7 +368,7 @@ class SubmissionService:
 
     async def _create(
         self,
-        citizen: CitizenAccount,
+        applicant: Applicant,
         procedure: Procedure,
         request: SubmissionRequest,
         cleaned: dict[str, Any],
@@ -350,63 +379,41 @@ class SubmissionService:
         fee = compute_fee(procedure, cleaned)
         payment_stage = procedure.payment_stage if fee.amount > 0 else "none"
         agency = self.catalog.agencies[request.agency_code]
-        with self.db.session() as session:
-            code = allocate_code(session, request.agency_code, now)
-            dossier = Dossier(
-                code=code,
-                procedure_code=procedure.code,
-                agency_code=request.agency_code,
-                applicant_id=citizen.id,
-                applicant_id_number=citizen.id_number,
-                applicant_name=citizen.full_name,
-                channel=request.channel,
-                delivery=request.delivery,
-                delivery_address=(request.delivery_address or "").strip() or None,
-                idempotency_key=key,
-                form_data=cleaned,
-                status="SUBMITTED",
-                submitted_at=now,
-                fee_amount=fee.amount,
-                payment_stage=payment_stage,
-                payment_status="pending" if fee.amount else "none",
-                state={
-                    "fee_lines": fee.line_dicts(),
-                    "allowed_actions": allowed_actions(
-                        status="SUBMITTED",
-                        step="reception",
-                        step_role=None,
-                        step_index=-1,
-                        apology_open=False,
-                        delivery=request.delivery,
-                        paid=False,
-                    ),
-                },
-            )
-            session.add(dossier)
-            session.flush()
-            # Listed at once; the workflow's first transition finds them and adds nothing.
-            rows = [
-                DossierDocument(
-                    dossier_code=code,
-                    kind="submitted",
-                    slot=doc.slot,
-                    name=doc.name,
-                    media_type=doc.ref.media_type,
-                    size=doc.ref.size,
-                    sha256=doc.ref.sha256,
-                    added_at=now,
-                )
-                for doc in documents
-            ]
-            session.add_all(rows)
-            new_docs = self._remember_documents(session, citizen, documents)
-            try:
-                session.commit()
-            except IntegrityError:
-                session.rollback()
-                if key and (existing := self._by_key(key)) is not None:
-                    return existing  # a concurrent retry of the same request won
-                raise
+        dossier = Dossier(
+            code="",  # the counter's next number, in the transaction below
+            procedure_code=procedure.code,
+            agency_code=request.agency_code,
+            applicant_id=applicant.id,
+            applicant_id_number=applicant.id_number,
+            applicant_name=applicant.full_name,
+            channel=request.channel,
+            delivery=request.delivery,
+            delivery_address=(request.delivery_address or "").strip() or None,
+            idempotency_key=key,
+            form_data=cleaned,
+            status="SUBMITTED",
+            submitted_at=now,
+            fee_amount=fee.amount,
+            payment_stage=payment_stage,
+            payment_status="pending" if fee.amount else "none",
+            state={
+                "fee_lines": fee.line_dicts(),
+                "allowed_actions": allowed_actions(
+                    status="SUBMITTED",
+                    step="reception",
+                    step_role=None,
+                    step_index=-1,
+                    apology_open=False,
+                    delivery=request.delivery,
+                    paid=False,
+                ),
+            },
+        )
+        created = await to_thread.run_sync(self._insert, dossier, documents, key)
+        if isinstance(created, Dossier):
+            return created  # a concurrent retry of the same request won
+        rows, new_docs = created
+        code = dossier.code
         # The same input the reconciler would rebuild from these rows.
         inp = rebuild_input(dossier, rows, self.catalog, self.settings)
         try:
@@ -425,33 +432,33 @@ class SubmissionService:
         )
         return dossier
 
-    def _remember_documents(
-        self, session: Session, citizen: CitizenAccount, documents: list[_Stored]
-    ) -> list[int]:
-        """Uploads join "my documents" so the next dossier can reuse them."""
-        added: list[CitizenDocument] = []
-        for doc in documents:
-            exists = session.exec(
-                select(CitizenDocument).where(
-                    CitizenDocument.owner_id == citizen.id,
-                    CitizenDocument.sha256 == doc.ref.sha256,
-                    CitizenDocument.name == doc.name,
-                )
-            ).first()
-            if exists is None:
-                row = CitizenDocument(
-                    owner_id=citizen.id or 0,
-                    sha256=doc.ref.sha256,
-                    name=doc.name,
-                    media_type=doc.ref.media_type,
-                    size=doc.ref.size,
-                    origin="upload",
-                )
-                session.add(row)
-                added.append(row)
-        session.flush()
-        return [row.id for row in added if row.id is not None]
-
+    def _insert(
+        self, dossier: Dossier, documents: list[_Stored], key: str | None
+    ) -> tuple[list[DossierDocument], list[int]] | Dossier:
+        """The dossier row under its new code, its documents and the citizen's "my
+        documents" entries in one transaction; the row a concurrent retry wrote first
+        when the key is taken."""
+        assert dossier.submitted_at is not None and dossier.applicant_id is not None
+        try:
+            with self.db.engine.begin() as conn:
+                dossier.code = allocate_code(conn, dossier.agency_code, dossier.submitted_at)
+                conn.execute(_INSERT_DOSSIER, {c: getattr(dossier, c) for c in _DOSSIER_COLUMNS})
+                # Listed at once; the workflow's first transition finds them and adds nothing.
+                rows = [
+                    DossierDocument(dossier_code=dossier.code, kind="submitted", slot=doc.slot,
+                                    name=doc.name, media_type=doc.ref.media_type,
+                                    size=doc.ref.size, sha256=doc.ref.sha256,
+                                    added_at=dossier.submitted_at)
+                    for doc in documents
+                ]  # fmt: skip
+                if rows:
+                    conn.execute(_INSERT_DOCUMENT, [_document_values(r) for r in rows])
+                new_docs = _remember_documents(conn, dossier.applicant_id, documents)
+        except IntegrityError:
+            if key and (existing := self._by_key(key)) is not None:
+                return existing
+            raise
+        return rows, new_docs
     def _undo(self, code: str, citizen_doc_ids: list[int]) -> None:
         with self.db.session() as session:
             for doc in session.exec(
@@ -514,6 +521,52 @@ async def start_dossier_workflow(client: Client, settings: Settings, inp: Dossie
         static_summary=texts.static_summary(inp.procedure_name, inp.agency_name),
         static_details=f"Hồ sơ {inp.dossier_code} — nộp {texts.fmt_moment(inp.submitted_at)}",
     )
+
+
+@dataclass(frozen=True)
+class Applicant:
+    """The columns of the citizen's account a new dossier copies."""
+
+    id: int
+    id_number: str | None
+    full_name: str
+
+
+# Statements built once, values bound at execution (a submission runs each of them).
+_citizens: Table = CitizenAccount.__table__  # type: ignore[attr-defined]
+_dossiers: Table = Dossier.__table__  # type: ignore[attr-defined]
+_documents: Table = DossierDocument.__table__  # type: ignore[attr-defined]
+_stored: Table = StoredDocument.__table__  # type: ignore[attr-defined]
+_mine: Table = CitizenDocument.__table__  # type: ignore[attr-defined]
+_APPLICANT = sa_select(_citizens.c.id_number, _citizens.c.full_name).where(
+    _citizens.c.id == bindparam("id")
+)
+_CODE_BY_KEY = sa_select(_dossiers.c.code).where(_dossiers.c.idempotency_key == bindparam("key"))
+_STORED = sa_select(_stored.c.sha256).where(_stored.c.sha256 == bindparam("sha256"))
+_INSERT_STORED = insert(_stored)
+_DOSSIER_COLUMNS = tuple(c.name for c in _dossiers.columns)
+_INSERT_DOSSIER = insert(_dossiers)
+_INSERT_DOCUMENT = insert(_documents)
+_MY_DOCUMENT = sa_select(_mine.c.id).where(
+    _mine.c.owner_id == bindparam("owner_id"), _mine.c.sha256 == bindparam("sha256"),
+    _mine.c.name == bindparam("name"))  # fmt: skip
+_INSERT_MY_DOCUMENT = insert(_mine).returning(_mine.c.id)
+
+
+def _document_values(row: DossierDocument) -> dict[str, Any]:
+    return {c.name: getattr(row, c.name) for c in _documents.columns if c.name != "id"}
+
+
+def _remember_documents(conn: Connection, owner_id: int, documents: list[_Stored]) -> list[int]:
+    """Uploads join "my documents" so the next dossier can reuse them; the ids added."""
+    added: list[int] = []
+    for doc in documents:
+        key = {"owner_id": owner_id, "sha256": doc.ref.sha256, "name": doc.name}
+        if conn.execute(_MY_DOCUMENT, key).first() is None:
+            added.append(conn.execute(_INSERT_MY_DOCUMENT, {
+                **key, "media_type": doc.ref.media_type, "size": doc.ref.size,
+                "origin": "upload", "created_at": utcnow()}).scalar_one())  # fmt: skip
+    return added
 
 
 def _ref(item: _Stored) -> DocumentRef:
@@ -586,12 +639,7 @@ async def ensure_workflow(
     client: Client, settings: Settings, catalog: Catalog, db: Database, dossier: Dossier
 ) -> bool:
     """Starts the dossier's workflow if it does not exist; True if it started now."""
-    with db.session() as session:
-        documents = list(
-            session.exec(
-                select(DossierDocument).where(DossierDocument.dossier_code == dossier.code)
-            ).all()
-        )
+    documents = await to_thread.run_sync(_documents_of, db, dossier.code)
     try:
         await start_dossier_workflow(
             client, settings, rebuild_input(dossier, documents, catalog, settings)
@@ -600,6 +648,13 @@ async def ensure_workflow(
         return False
     log.info("dossier_workflow_recovered dossier_code=%s", dossier.code)
     return True
+
+
+def _documents_of(db: Database, code: str) -> list[DossierDocument]:
+    with db.session() as session:
+        return list(
+            session.exec(select(DossierDocument).where(DossierDocument.dossier_code == code)).all()
+        )
 
 
 async def reconcile_unstarted(

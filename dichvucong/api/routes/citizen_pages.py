@@ -661,11 +661,10 @@ async def submit_post(request: Request, procedure_code: str) -> Response:
                 reuse=reuse,
                 idempotency_key=key,
             )
-            with request.app.state.db.session() as session:
-                citizen = session.get(CitizenAccount, principal.id)
-            assert citizen is not None
             temporal = await get_temporal(request)
-            dossier = await submission_service(request, temporal).submit(citizen=citizen, request=submission)
+            dossier = await submission_service(request, temporal).submit(
+                citizen_id=principal.id, request=submission
+            )
         except SubmissionInvalid as exc:
             context = _submit_context(
                 request,

@@ -31,7 +31,7 @@ from dichvucong.api.deps import (
 from dichvucong.api.problems import Conflict, DomainError, NotFound
 from dichvucong.catalog import Catalog
 from dichvucong.db.engine import Database
-from dichvucong.db.models import CitizenAccount, CitizenDocument, Dossier, DossierDocument
+from dichvucong.db.models import CitizenDocument, Dossier, DossierDocument
 from dichvucong.dossiers import decisions
 from dichvucong.dossiers.rating import record_rating
 from dichvucong.dossiers.submission import (
@@ -217,11 +217,8 @@ async def submit_dossier(
             reuse=_reuse(form),
             idempotency_key=idempotency_key,
         )
-        with db.session() as session:
-            citizen = session.get(CitizenAccount, principal.id)
-        assert citizen is not None
         dossier = await submission_service(request, temporal).submit(
-            citizen=citizen, request=submission
+            citizen_id=principal.id, request=submission
         )
     finally:
         await form.close()
