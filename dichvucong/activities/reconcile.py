@@ -3,6 +3,7 @@ workflow start (run by the nightly document sweep, before files are swept)."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 from temporalio import activity
@@ -26,7 +27,7 @@ class ReconcileActivities:
         return await reconcile_unstarted(
             client=activity.client(),
             settings=self._settings,
-            catalog=load_catalog(),
+            catalog=await asyncio.to_thread(load_catalog),  # not on the worker's event loop
             db=self._db,
             older_than=IN_FLIGHT,
         )

@@ -665,11 +665,14 @@ async def reconcile_unstarted(
     The citizen's submission is completed rather than dropped, so nothing they sent
     is lost; rows still inside ``older_than`` may belong to a request in flight.
     """
-    cutoff = datetime.now(UTC) - older_than
+    rows = await to_thread.run_sync(_unstarted, db, datetime.now(UTC) - older_than)
+    return [row.code for row in rows if await ensure_workflow(client, settings, catalog, db, row)]
+
+
+def _unstarted(db: Database, submitted_before: datetime) -> list[Dossier]:
     with db.session() as session:
-        rows = list(
+        return list(
             session.exec(
-                select(Dossier).where(Dossier.last_seq < 0, Dossier.submitted_at < cutoff)
+                select(Dossier).where(Dossier.last_seq < 0, Dossier.submitted_at < submitted_before)
             ).all()
         )  # type: ignore[operator]
-    return [row.code for row in rows if await ensure_workflow(client, settings, catalog, db, row)]

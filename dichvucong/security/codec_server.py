@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from google.protobuf import json_format
+from starlette.concurrency import run_in_threadpool
 from temporalio.api.common.v1 import Payload
 
 from dichvucong.accounts.citizens import principal_for_token
@@ -132,7 +133,7 @@ def _answer(request: Request, payloads: list[Payload]) -> JSONResponse:
 async def _run(request: Request, namespace: str | None, direction: str) -> Response:
     try:
         _check_namespace(request, namespace)
-        principal = _authorise(request)
+        principal = await run_in_threadpool(_authorise, request)  # a token → account read
         payloads = await _payloads(request)
         codec = _codec(request)
         try:
@@ -148,7 +149,8 @@ async def _run(request: Request, namespace: str | None, direction: str) -> Respo
             ) from exc
         encrypted = sum(1 for p in payloads if p.metadata.get("encoding") == ENCODING)
         if direction == "decode" and encrypted:
-            record_audit(
+            await run_in_threadpool(
+                record_audit,
                 request.app.state.db,
                 actor=principal.subject,
                 action=AuditAction.READ_PERSONAL_DATA,

@@ -21,6 +21,7 @@ from fastapi import APIRouter, Path, Request
 from fastapi.responses import RedirectResponse, Response, StreamingResponse
 from sqlalchemy import func
 from sqlmodel import select
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
 
 from dichvucong.accounts.citizens import (
@@ -46,7 +47,7 @@ from dichvucong.dossiers.submission import (
     SubmissionService,
     row_id,
 )
-from dichvucong.dossiers.views import detail, lookup, summary, visible_dossier
+from dichvucong.dossiers.views import DossierRow, detail, lookup, summary, visible_dossier
 from dichvucong.forms import compute_fee, validate_form
 from dichvucong.web.csrf import check_csrf
 from dichvucong.web.sessions import end_session, page_principal, start_session
@@ -144,6 +145,25 @@ def _require_citizen(request: Request) -> Principal:
     if principal is None:
         raise DomainError("unauthenticated", "Vui lòng đăng nhập để tiếp tục.", status=401)
     return principal
+
+
+def _visible(request: Request, code: str, principal: Principal) -> DossierRow:
+    with request.app.state.db.session() as session:
+        return visible_dossier(session, code, principal)
+
+
+def _citizen_and_dossier(
+    request: Request, form: FormData, code: str
+) -> tuple[Principal, DossierRow]:
+    """A citizen's POST on their dossier, in one trip to the thread pool: who is
+    asking, the form's CSRF token, and the dossier they may see."""
+    principal = _require_citizen(request)
+    check_csrf(request, _raw(form, "csrf_token"))
+    return principal, _visible(request, code, principal)
+
+
+def _checked_visible(request: Request, form: FormData, code: str) -> DossierRow:
+    return _citizen_and_dossier(request, form, code)[1]
 
 
 async def _read_form(request: Request, *, files: bool = False) -> FormData:
@@ -352,6 +372,12 @@ def register_form(request: Request) -> Response:
 @router.post("/dang-ky")
 async def register_submit(request: Request) -> Response:
     form = await _read_form(request)
+    # The password hash (argon2id, ~0.1 s of CPU) and the database in the thread pool:
+    # never on the event loop, where they would hold every other request.
+    return await run_in_threadpool(_register, request, form)
+
+
+def _register(request: Request, form: FormData) -> Response:
     check_csrf(request, _raw(form, "csrf_token"))
     values = {key: _text(form, key) for key in REGISTER_FIELDS}
     born: date | None
@@ -399,6 +425,10 @@ def login_form(request: Request, next: str = "") -> Response:  # noqa: A002
 @router.post("/dang-nhap")
 async def login_submit(request: Request) -> Response:
     form = await _read_form(request)
+    return await run_in_threadpool(_login, request, form)  # the password check: argon2id
+
+
+def _login(request: Request, form: FormData) -> Response:
     check_csrf(request, _raw(form, "csrf_token"))
     username = _text(form, "username")[:254]
     target = safe_next(_text(form, "next"), "")
@@ -482,8 +512,12 @@ def account_page(request: Request, moi: str = "", da: str = "") -> Response:
 
 @router.post("/tai-khoan")
 async def account_update(request: Request) -> Response:
-    principal = _require_citizen(request)
     form = await _read_form(request)
+    return await run_in_threadpool(_update_account, request, form)
+
+
+def _update_account(request: Request, form: FormData) -> Response:
+    principal = _require_citizen(request)
     check_csrf(request, _raw(form, "csrf_token"))
     values = {k: _text(form, k) for k in ("full_name", "phone", "email", "address")}
     with request.app.state.db.session() as session:
@@ -511,8 +545,12 @@ async def account_update(request: Request) -> Response:
 
 @router.post("/tai-khoan/mat-khau")
 async def password_update(request: Request) -> Response:
-    principal = _require_citizen(request)
     form = await _read_form(request)
+    return await run_in_threadpool(_update_password, request, form)  # argon2id twice
+
+
+def _update_password(request: Request, form: FormData) -> Response:
+    principal = _require_citizen(request)
     check_csrf(request, _raw(form, "csrf_token"))
     new = _raw(form, "new_password")[:128]
     errors: dict[str, str] = {}
@@ -626,7 +664,7 @@ def submit_form(request: Request, procedure_code: str) -> Response:
 @router.post("/nop-ho-so/{procedure_code}")
 async def submit_post(request: Request, procedure_code: str) -> Response:
     procedure = _online_procedure(request, procedure_code)
-    principal = _require_citizen(request)
+    principal = await run_in_threadpool(_require_citizen, request)  # before the uploads
     form = await _read_form(request, files=True)
     try:
         check_csrf(request, _raw(form, "csrf_token"))
@@ -666,21 +704,28 @@ async def submit_post(request: Request, procedure_code: str) -> Response:
                 citizen_id=principal.id, request=submission
             )
         except SubmissionInvalid as exc:
-            context = _submit_context(
-                request,
-                procedure,
-                principal,
-                values=values,
-                errors=exc.errors,
-                idempotency_key=key,
-                fee=fee,
-            )
-            return render(
-                request, "citizen/submit.html", context, status_code=422 if exc.errors else 200
+            return await run_in_threadpool(
+                _submit_again, request, procedure, principal, values, exc.errors, key, fee
             )
     finally:
         await form.close()
     return _see_other(f"/ho-so/{quote(dossier.code)}?moi=1")
+
+
+def _submit_again(
+    request: Request,
+    procedure: Procedure,
+    principal: Principal,
+    values: dict[str, Any],
+    errors: dict[str, str],
+    key: str,
+    fee: Any,
+) -> Response:
+    """The form again, with what was wrong (or the fee worked out): reads "my documents"."""
+    context = _submit_context(
+        request, procedure, principal, values=values, errors=errors, idempotency_key=key, fee=fee
+    )
+    return render(request, "citizen/submit.html", context, status_code=422 if errors else 200)
 
 
 # ------------------------------------------------------------------------ my dossiers
@@ -743,13 +788,11 @@ def dossier_page(request: Request, code: str, moi: str = "", da: str = "") -> Re
 
 @router.post("/ho-so/{code}/bo-sung")
 async def supplement_post(request: Request, code: str) -> Response:
-    principal = _require_citizen(request)
-    db = request.app.state.db
+    principal = await run_in_threadpool(_require_citizen, request)  # before the uploads
     form = await _read_form(request, files=True)
     try:
         check_csrf(request, _raw(form, "csrf_token"))
-        with db.session() as session:
-            dossier = visible_dossier(session, code, principal)
+        dossier = await run_in_threadpool(_visible, request, code, principal)
         if dossier.status != "SUPPLEMENT_REQUESTED":
             raise Conflict("not_waiting_for_supplement", "Hồ sơ không ở trạng thái chờ bổ sung.")
         temporal = await get_temporal(request)
@@ -786,11 +829,20 @@ async def _supplement_documents(
         raise DomainError(
             "supplement_empty", "Vui lòng đính kèm ít nhất một giấy tờ bổ sung.", status=422
         )
+    # The saved documents first: a wrong one is refused before any upload is stored.
+    reused = await run_in_threadpool(_reused_documents, request, principal, reuse) if reuse else []
     try:
         refs = await service.store_supplement(procedure, uploads)
     except SubmissionInvalid as exc:
         message = " ".join(exc.errors.values()) or exc.detail
         raise DomainError("supplement_invalid", message, status=422) from exc
+    return refs + reused
+
+
+def _reused_documents(
+    request: Request, principal: Principal, reuse: dict[str, list[int]]
+) -> list[DocumentRef]:
+    refs: list[DocumentRef] = []
     with request.app.state.db.session() as session:
         for slot_key, ids in reuse.items():
             for doc_id in ids:
@@ -815,11 +867,8 @@ async def _supplement_documents(
 async def payment_post(request: Request, code: str) -> Response:
     from dichvucong.integrations.payment_gateway import GatewayError, start_payment
 
-    principal = _require_citizen(request)
     form = await _read_form(request)
-    check_csrf(request, _raw(form, "csrf_token"))
-    with request.app.state.db.session() as session:
-        dossier = visible_dossier(session, code, principal)
+    dossier = await run_in_threadpool(_checked_visible, request, form, code)
     if dossier.status != "AWAITING_PAYMENT":
         raise Conflict("no_payment_due", "Hồ sơ hiện không chờ thanh toán.")
     try:
@@ -835,8 +884,12 @@ async def payment_post(request: Request, code: str) -> Response:
 
 @router.post("/ho-so/{code}/danh-gia")
 async def rating_post(request: Request, code: str) -> Response:
-    principal = _require_citizen(request)
     form = await _read_form(request)
+    return await run_in_threadpool(_rate, request, form, code)
+
+
+def _rate(request: Request, form: FormData, code: str) -> Response:
+    principal = _require_citizen(request)
     check_csrf(request, _raw(form, "csrf_token"))
     level = _text(form, "level")
     if level not in RATING_LABELS:
@@ -849,11 +902,8 @@ async def rating_post(request: Request, code: str) -> Response:
 
 @router.post("/ho-so/{code}/rut")
 async def withdraw_post(request: Request, code: str) -> Response:
-    principal = _require_citizen(request)
     form = await _read_form(request)
-    check_csrf(request, _raw(form, "csrf_token"))
-    with request.app.state.db.session() as session:
-        dossier = visible_dossier(session, code, principal)
+    principal, dossier = await run_in_threadpool(_citizen_and_dossier, request, form, code)
     temporal = await get_temporal(request)
     await decisions.decide(
         client=temporal,

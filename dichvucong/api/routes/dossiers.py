@@ -302,8 +302,7 @@ async def supplement(
     temporal: TemporalDep,
     idempotency_key: Annotated[str | None, Header(max_length=128)] = None,
 ) -> dict[str, str]:
-    with db.session() as session:
-        dossier = visible_dossier(session, code, principal)
+    dossier = await run_in_threadpool(_read_visible, db, code, principal)
     if dossier.status != "SUPPLEMENT_REQUESTED":
         raise Conflict("not_waiting_for_supplement", "Hồ sơ không ở trạng thái chờ bổ sung.")
     form = await _read_form(request, settings)

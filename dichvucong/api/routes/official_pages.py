@@ -16,6 +16,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlmodel import select
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
 
 from dichvucong.accounts.citizens import authenticate
@@ -26,7 +27,13 @@ from dichvucong.api.routes.dossiers import _keep_results, _read_form, submission
 from dichvucong.api.routes.forms import login_redirect
 from dichvucong.db.models import Dossier
 from dichvucong.dossiers import decisions
-from dichvucong.dossiers.views import OPEN_STATUSES, actions_for, detail, visible_dossier
+from dichvucong.dossiers.views import (
+    OPEN_STATUSES,
+    DossierRow,
+    actions_for,
+    detail,
+    visible_dossier,
+)
 from dichvucong.official_forms import TITLES, build_context, load_sources
 from dichvucong.official_forms.context import official_name, step_name
 from dichvucong.security.audit import audit_decision, audit_official_read
@@ -98,6 +105,11 @@ def login_page(request: Request, next: str | None = None) -> Response:
 @router.post(LOGIN, response_class=HTMLResponse)
 async def login(request: Request) -> Response:
     form = await request.form(max_files=0, max_fields=10)
+    # The password check (argon2id, ~0.1 s of CPU) off the event loop.
+    return await run_in_threadpool(_login, request, form)
+
+
+def _login(request: Request, form: FormData) -> Response:
     check_csrf(request, _text(form, "csrf_token"))
     username, password = _text(form, "username")[:64], _text(form, "password")[:128]
     with request.app.state.db.session() as session:
@@ -386,7 +398,7 @@ async def _result_documents(request: Request, form: FormData, temporal: Any) -> 
 
 @router.post("/can-bo/ho-so/{code}/{action}", response_class=HTMLResponse)
 async def act_page(request: Request, code: str, action: str) -> Response:
-    principal = _official(request)
+    principal = await run_in_threadpool(_official, request)
     if principal is None:
         return RedirectResponse(LOGIN, status_code=303)
     if action not in decisions.ACTION_ROLES:
@@ -395,8 +407,7 @@ async def act_page(request: Request, code: str, action: str) -> Response:
     form = await _read_form(request, state.settings)
     try:
         check_csrf(request, _text(form, "csrf_token"))
-        with state.db.session() as session:
-            dossier = visible_dossier(session, code, principal)
+        dossier = await run_in_threadpool(_visible, state.db, code, principal)
         if dossier.agency_code != principal.agency_code:
             raise Forbidden("other_agency", "Hồ sơ thuộc cơ quan khác; bạn chỉ được xem.")
         role = decisions.acting_role(dossier, principal, action)
@@ -416,22 +427,43 @@ async def act_page(request: Request, code: str, action: str) -> Response:
                 payload=payload,
                 idempotency_key=key,
             )
-            audit_decision(request, principal, dossier.code, action, role=role, seq=state_after["seq"])
+            await run_in_threadpool(
+                _after_decision, request, principal, dossier, action, role, state_after["seq"],
+                documents,
+            )  # fmt: skip
         except DomainError as exc:
             if exc.status in (403, 404):
                 raise
             # The workflow's refusal (409) or an incomplete form (422): say why, on the case.
-            context = case_context(request, principal, code)
-            context.update(error=_sentence(exc), failed_action=action)
-            return render(request, "official/case.html", context, status_code=exc.status)
-        if action == "issue_result" and dossier.applicant_id is not None:
-            with state.db.session() as session:
-                _keep_results(session, dossier.applicant_id, documents)
+            return await run_in_threadpool(_refused_page, request, principal, code, action, exc)
     except (Forbidden, NotFound) as exc:
         return error_page(request, exc)
     finally:
         await form.close()
     return RedirectResponse(f"/can-bo/ho-so/{code}?da={action}", status_code=303)
+
+
+def _visible(db: Any, code: str, principal: Principal) -> DossierRow:
+    with db.session() as session:
+        return visible_dossier(session, code, principal)
+
+
+def _after_decision(
+    request: Request, principal: Principal, dossier: DossierRow, action: str, role: str,
+    seq: int, documents: list[DocumentRef],
+) -> None:  # fmt: skip
+    audit_decision(request, principal, dossier.code, action, role=role, seq=seq)
+    if action == "issue_result" and dossier.applicant_id is not None:
+        with request.app.state.db.session() as session:
+            _keep_results(session, dossier.applicant_id, documents)
+
+
+def _refused_page(
+    request: Request, principal: Principal, code: str, action: str, exc: DomainError
+) -> Response:
+    context = case_context(request, principal, code)
+    context.update(error=_sentence(exc), failed_action=action)
+    return render(request, "official/case.html", context, status_code=exc.status)
 
 
 def error_page(request: Request, exc: DomainError) -> Response:

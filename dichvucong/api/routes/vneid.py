@@ -5,11 +5,14 @@ sign-in). The logic lives in :mod:`dichvucong.accounts.vneid`."""
 from __future__ import annotations
 
 import logging
+from typing import Any
 from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
 
+from dichvucong.accounts.principal import Principal
 from dichvucong.accounts.vneid import (
     FLOW_COOKIE,
     FLOW_PATH,
@@ -85,6 +88,12 @@ async def vneid_start(request: Request, next: str = "") -> Response:  # noqa: A0
     return response
 
 
+def _link_or_create(request: Request, claims: Any) -> tuple[Principal, bool]:
+    with request.app.state.db.session() as session:
+        # Signed in with the password already: this sign-in links VNeID to it.
+        return link_or_create(session, claims, page_principal(request))
+
+
 @router.get(f"{FLOW_PATH}/callback")
 async def vneid_callback(request: Request) -> Response:
     client = _client(request)
@@ -94,9 +103,7 @@ async def vneid_callback(request: Request) -> Response:
     try:
         flow = open_flow(settings.secret_key, request.cookies.get(FLOW_COOKIE))
         claims = await client.finish(dict(request.query_params), flow)
-        with request.app.state.db.session() as session:
-            # Signed in with the password already: this sign-in links VNeID to it.
-            principal, created = link_or_create(session, claims, page_principal(request))
+        principal, created = await run_in_threadpool(_link_or_create, request, claims)
     except VneidError as exc:
         log.warning("vneid_sign_in_refused %s", exc)
         return _refused(request, exc.message)
