@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -31,7 +31,10 @@ async def get_database(request: Request) -> Database:
     return request.app.state.db
 
 
-def get_session(request: Request) -> Iterator[Session]:
+async def get_session(request: Request) -> AsyncIterator[Session]:
+    """A session for a plain ``def`` endpoint of a ``OneTripRoute`` router, which closes it
+    in the endpoint's own trip to the thread pool: creating it (no connection yet) and
+    closing it again here cost the event loop nothing."""
     with request.app.state.db.session() as session:
         yield session
 

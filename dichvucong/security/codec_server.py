@@ -27,6 +27,7 @@ from dichvucong.accounts.citizens import principal_for_token
 from dichvucong.accounts.principal import Principal
 from dichvucong.accounts.tokens import SESSION_COOKIE, bearer_token
 from dichvucong.api.problems import DomainError, Forbidden
+from dichvucong.api.routing import OneTripRoute
 from dichvucong.security.audit import client_ip, record_audit
 from dichvucong.security.codec import (
     ENCODING,
@@ -189,7 +190,7 @@ def build_router(settings: Settings) -> APIRouter:
     """The codec routes under ``/codec``. Building it checks the keys, so a production
     app without ``DVC_CODEC_KEYS`` refuses to start."""
     codec_from_settings(settings)
-    router = APIRouter(prefix="/codec", include_in_schema=False)
+    router = APIRouter(prefix="/codec", include_in_schema=False, route_class=OneTripRoute)
 
     async def encode(request: Request, namespace: str | None = None) -> Response:
         return await _run(request, namespace, "encode")

@@ -6,14 +6,17 @@ a write waiting on the worker's lock for as long as the lock."""
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import anyio
+import anyio.to_thread
 import argon2
 import pytest
-from sqlalchemy import event
+from sqlalchemy import create_engine, event
 
 from tests.api.portal import PASSWORD, PDF_BYTES, STP, Portal, portal
 from tests.pages.test_citizen_pages import REGISTRATION, page, page_form, post, submit_page
@@ -100,3 +103,27 @@ async def test_pages_and_api_keep_the_event_loop_free(
                        {"current_password": PASSWORD, "new_password": PASSWORD + "-2",
                         "new_password_again": PASSWORD + "-2"})  # fmt: skip
         assert on_loop == []
+
+
+async def test_threads_and_pooled_connections_never_wait_on_each_other(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A plain ``def`` route given a session (``SessionDep``) closes it in its own trip
+    to the thread pool. Before, it held its connection into a second trip (the check of
+    its answer): with one connection and two threads, concurrent requests stood still
+    until the pool's timeout and answered 500."""
+    async with portal(tmp_path) as p:
+        await p.register()
+        citizen = await p.login("075203001234")
+        app_db = p.app.state.db
+        small = create_engine(app_db.url, pool_size=1, max_overflow=0, pool_timeout=3)
+        monkeypatch.setattr(app_db, "engine", small)
+        limiter = anyio.to_thread.current_default_thread_limiter()
+        tokens, limiter.total_tokens = limiter.total_tokens, 2
+        try:
+            answers = await asyncio.gather(*(
+                p.http.get("/api/v1/me/dossiers", headers=citizen) for _ in range(12)))  # fmt: skip
+        finally:
+            limiter.total_tokens = tokens
+            small.dispose()
+        assert [a.status_code for a in answers] == [200] * 12, [a.text[:200] for a in answers]

@@ -16,11 +16,12 @@ from fastapi.responses import StreamingResponse
 from dichvucong.accounts.roles import PROVINCE_OFFICE_CODE
 from dichvucong.api.deps import CurrentOfficial, SessionDep
 from dichvucong.api.problems import DomainError, Forbidden
+from dichvucong.api.routing import OneTripRoute
 from dichvucong.calendar.work_calendar import SUPPORTED_YEARS, VN_TZ
 from dichvucong.security.audit import audit_events, client_ip, csv_rows, record_audit
 from dichvucong.security.models import AuditAction
 
-router = APIRouter(tags=["audit"])
+router = APIRouter(tags=["audit"], route_class=OneTripRoute)
 
 
 def _moment(value: str | None, *, end: bool) -> datetime | None:

@@ -21,9 +21,10 @@ from dichvucong.accounts.citizens import (
 from dichvucong.accounts.tokens import issue_token
 from dichvucong.api.deps import CurrentCitizen, CurrentPrincipal, SessionDep, SettingsDep
 from dichvucong.api.problems import DomainError
+from dichvucong.api.routing import OneTripRoute
 from dichvucong.db.models import CitizenAccount
 
-router = APIRouter(tags=["accounts"])
+router = APIRouter(tags=["accounts"], route_class=OneTripRoute)
 
 
 class CitizenPublic(BaseModel):

@@ -11,9 +11,10 @@ from pydantic import BaseModel
 
 from dichvucong.api.deps import CalendarDep
 from dichvucong.api.problems import DomainError
+from dichvucong.api.routing import OneTripRoute
 from dichvucong.calendar.work_calendar import SUPPORTED_YEARS
 
-router = APIRouter(tags=["calendar"])
+router = APIRouter(tags=["calendar"], route_class=OneTripRoute)
 
 MAX_DAYS_LISTED = 400
 # Far beyond any statutory limit, and far from datetime's own limits.

@@ -30,6 +30,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from dichvucong.api.deps import DatabaseDep, SettingsDep, get_temporal
 from dichvucong.api.problems import problem
+from dichvucong.api.routing import OneTripRoute
 from dichvucong.db.engine import Database
 from dichvucong.db.models import Dossier
 from dichvucong.integrations import signing
@@ -38,7 +39,7 @@ from dichvucong.integrations.payment_gateway import OK
 from dichvucong.workflows.messages import PaymentConfirmedInput, PostalUpdateInput
 from dichvucong.workflows.references import payment_reference
 
-router = APIRouter(tags=["callbacks"])
+router = APIRouter(tags=["callbacks"], route_class=OneTripRoute)
 log = logging.getLogger("dichvucong.callbacks")
 
 POSTAL_STATUSES = frozenset({"picked_up", "delivered", "returned"})

@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 
 from dichvucong.api.deps import CatalogDep
 from dichvucong.api.problems import NotFound
+from dichvucong.api.routing import OneTripRoute
 from dichvucong.catalog.loader import Catalog
 from dichvucong.catalog.models import (
     AdminLevel,
@@ -25,7 +26,7 @@ from dichvucong.catalog.models import (
     TimeLimit,
 )
 
-router = APIRouter(tags=["catalog"])
+router = APIRouter(tags=["catalog"], route_class=OneTripRoute)
 
 
 class AgencyPublic(BaseModel):

@@ -37,6 +37,7 @@ from dichvucong.accounts.principal import Principal
 from dichvucong.api.deps import get_temporal
 from dichvucong.api.problems import Conflict, DomainError, Forbidden, NotFound
 from dichvucong.api.routes.dossiers import submission_service
+from dichvucong.api.routing import OneTripRoute
 from dichvucong.catalog.models import ADMIN_LEVELS, SERVICE_LEVELS, Procedure
 from dichvucong.db.models import CitizenAccount, CitizenDocument, Dossier
 from dichvucong.dossiers import decisions
@@ -56,7 +57,7 @@ from dichvucong.workflows.messages import DocumentRef, SupplementInput, Withdraw
 
 log = logging.getLogger("dichvucong.citizen_pages")
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, route_class=OneTripRoute)
 
 ADMIN_LEVEL_LABELS = {"province": "Cấp tỉnh", "district": "Cấp huyện", "commune": "Cấp xã"}
 SERVICE_LEVEL_LABELS = {

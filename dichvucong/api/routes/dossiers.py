@@ -29,6 +29,7 @@ from dichvucong.api.deps import (
     TemporalDep,
 )
 from dichvucong.api.problems import Conflict, DomainError, NotFound
+from dichvucong.api.routing import OneTripRoute
 from dichvucong.catalog import Catalog
 from dichvucong.db.engine import Database
 from dichvucong.db.models import CitizenDocument, Dossier, DossierDocument
@@ -55,7 +56,7 @@ from dichvucong.security.audit import audit_decision, audit_official_read
 from dichvucong.settings import Settings
 from dichvucong.workflows.messages import Actor, DocumentRef, SupplementInput, WithdrawInput
 
-router = APIRouter(tags=["dossiers"])
+router = APIRouter(tags=["dossiers"], route_class=OneTripRoute)
 
 MULTIPART_DOC = {
     "requestBody": {

@@ -17,6 +17,7 @@ from sqlmodel import Session
 from dichvucong.accounts.principal import Principal
 from dichvucong.api.deps import CatalogDep, CurrentPrincipal, SessionDep, SettingsDep
 from dichvucong.api.problems import Forbidden, NotFound
+from dichvucong.api.routing import OneTripRoute
 from dichvucong.catalog import Catalog
 from dichvucong.db.models import Dossier
 from dichvucong.dossiers.views import visible_dossier
@@ -31,7 +32,7 @@ from dichvucong.settings import Settings
 from dichvucong.web.sessions import page_principal
 from dichvucong.web.templating import render
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, route_class=OneTripRoute)
 
 
 def form_context(

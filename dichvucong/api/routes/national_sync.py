@@ -12,11 +12,12 @@ from fastapi import APIRouter, Query
 from dichvucong.api.deps import CatalogDep, CurrentOfficial, SessionDep, SettingsDep
 from dichvucong.api.problems import DomainError
 from dichvucong.api.routes.supervision import narrow, supervised_agencies
+from dichvucong.api.routing import OneTripRoute
 from dichvucong.integrations.national import sync_rates, sync_records
 from dichvucong.stats import requested_period
 from dichvucong.stats.periods import PeriodError
 
-router = APIRouter(tags=["supervision"])
+router = APIRouter(tags=["supervision"], route_class=OneTripRoute)
 
 
 @router.get("/national-sync")

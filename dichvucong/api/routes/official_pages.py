@@ -25,6 +25,7 @@ from dichvucong.api.deps import get_temporal
 from dichvucong.api.problems import DomainError, Forbidden, NotFound
 from dichvucong.api.routes.dossiers import _keep_results, _read_form, submission_service
 from dichvucong.api.routes.forms import login_redirect
+from dichvucong.api.routing import OneTripRoute
 from dichvucong.db.models import Dossier
 from dichvucong.dossiers import decisions
 from dichvucong.dossiers.views import (
@@ -43,7 +44,7 @@ from dichvucong.web.templating import render
 from dichvucong.workflows import texts
 from dichvucong.workflows.messages import STEP_ISSUE, Actor, DocumentRef
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, route_class=OneTripRoute)
 
 HOME = "/can-bo"
 LOGIN = "/can-bo/dang-nhap"

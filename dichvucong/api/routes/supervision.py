@@ -18,6 +18,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, Field, model_validator
 from sqlmodel import col, delete, select
+from starlette.concurrency import run_in_threadpool
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -26,14 +27,17 @@ from dichvucong.api.deps import (
     CalendarDep,
     CatalogDep,
     CurrentOfficial,
+    DatabaseDep,
     OptionalPrincipal,
     SessionDep,
     SettingsDep,
     TemporalDep,
 )
 from dichvucong.api.problems import Conflict, DomainError, Forbidden, NotFound
+from dichvucong.api.routing import OneTripRoute
 from dichvucong.calendar.work_calendar import VN_TZ
 from dichvucong.catalog import Catalog
+from dichvucong.db.engine import Database
 from dichvucong.db.models import Dossier
 from dichvucong.feedback.messages import FeedbackAnswerInput, FeedbackInput, FeedbackState
 from dichvucong.feedback.models import Feedback, FeedbackKind
@@ -42,7 +46,7 @@ from dichvucong.stats.indicators import compute_statistics
 from dichvucong.stats.periods import PeriodError
 from dichvucong.temporal_client import start_once
 
-router = APIRouter(tags=["supervision"])
+router = APIRouter(tags=["supervision"], route_class=OneTripRoute)
 
 PROVINCIAL_OFFICE = "000.00.12.H19"
 SUPERVISOR_ROLES = ("supervisor", "admin")
@@ -251,7 +255,7 @@ def _resolve_agency(
 async def create_feedback(
     data: FeedbackCreate,
     principal: OptionalPrincipal,
-    session: SessionDep,
+    db: DatabaseDep,
     catalog: CatalogDep,
     settings: SettingsDep,
     temporal: TemporalDep,
@@ -264,29 +268,12 @@ async def create_feedback(
             "contact_required",
             "Vui lòng cho biết họ tên và email hoặc số điện thoại để nhận trả lời.",
         )
-    agency = _resolve_agency(data, principal, session, catalog)
-    now = datetime.now(UTC)
-    row = Feedback(
-        code=_feedback_code(agency, now),
-        kind=data.kind,
-        agency_code=agency,
-        procedure_code=data.procedure_code,
-        dossier_code=data.dossier_code,
-        citizen_id=citizen_id,
-        contact_name=data.contact_name,
-        contact_email=data.contact_email,
-        contact_phone=data.contact_phone,
-        subject=data.subject.strip(),
-        body=data.body.strip(),
-        received_at=now,
-    )
-    session.add(row)
-    session.commit()
-    session.close()  # no pooled connection held across the await
+    # The database in the thread pool, never on the loop; nothing held across the start.
+    row = await run_in_threadpool(_store_feedback, db, data, principal, catalog, citizen_id)
     inp = FeedbackInput(
         code=row.code,
-        agency_code=agency,
-        received_at=now,
+        agency_code=row.agency_code,
+        received_at=row.received_at,  # type: ignore[arg-type]
         subject=row.subject,
         answer_days=settings.feedback_answer_days,
         warn_days=1,
@@ -302,12 +289,47 @@ async def create_feedback(
             inp.code,
         )
     except Exception as exc:
-        session.execute(delete(Feedback).where(col(Feedback.code) == row.code))
-        session.commit()
+        await run_in_threadpool(_forget_feedback, db, row.code)
         raise DomainError(
             "temporal_unavailable", "Hệ thống đang bận, vui lòng gửi lại sau.", status=503
         ) from exc
-    return FeedbackCreated(code=row.code, agency_code=agency, status=row.status, received_at=now)
+    return FeedbackCreated(code=row.code, agency_code=row.agency_code, status=row.status,
+                           received_at=row.received_at)  # fmt: skip
+
+
+def _store_feedback(
+    db: Database,
+    data: FeedbackCreate,
+    principal: Principal | None,
+    catalog: Catalog,
+    citizen_id: int | None,
+) -> Feedback:
+    with db.session() as session:
+        agency = _resolve_agency(data, principal, session, catalog)
+        now = datetime.now(UTC)
+        row = Feedback(
+            code=_feedback_code(agency, now),
+            kind=data.kind,
+            agency_code=agency,
+            procedure_code=data.procedure_code,
+            dossier_code=data.dossier_code,
+            citizen_id=citizen_id,
+            contact_name=data.contact_name,
+            contact_email=data.contact_email,
+            contact_phone=data.contact_phone,
+            subject=data.subject.strip(),
+            body=data.body.strip(),
+            received_at=now,
+        )
+        session.add(row)
+        session.commit()
+        return row
+
+
+def _forget_feedback(db: Database, code: str) -> None:
+    with db.session() as session:
+        session.execute(delete(Feedback).where(col(Feedback.code) == code))
+        session.commit()
 
 
 @router.get("/feedback/public", response_model=list[PublicAnswer])
@@ -344,20 +366,11 @@ async def answer_feedback(
     code: str,
     data: FeedbackAnswer,
     principal: CurrentOfficial,
-    session: SessionDep,
+    db: DatabaseDep,
     settings: SettingsDep,
     temporal: TemporalDep,
 ) -> dict[str, Any]:
-    row = session.exec(select(Feedback).where(Feedback.code == code)).first()
-    if row is None:
-        raise NotFound("feedback_not_found", "Không tìm thấy phản ánh, kiến nghị.")
-    if principal.agency_code != row.agency_code and not (
-        principal.agency_code == PROVINCIAL_OFFICE and principal.has_role(*SUPERVISOR_ROLES)
-    ):
-        raise Forbidden("other_agency", "Chỉ cán bộ của cơ quan được phản ánh mới trả lời.")
-    if row.answered_at is not None:
-        raise Conflict("already_answered", "Phản ánh, kiến nghị này đã được trả lời.")
-    session.close()  # no pooled connection held across the await
+    await run_in_threadpool(_check_answerable, db, code, principal)
     handle = temporal.get_workflow_handle(code)
     try:
         state: FeedbackState = await handle.execute_update(
@@ -383,6 +396,19 @@ async def answer_feedback(
         "published": state.published,
         "overdue": state.overdue,
     }
+
+
+def _check_answerable(db: Database, code: str, principal: Principal) -> None:
+    with db.session() as session:
+        row = session.exec(select(Feedback).where(Feedback.code == code)).first()
+    if row is None:
+        raise NotFound("feedback_not_found", "Không tìm thấy phản ánh, kiến nghị.")
+    if principal.agency_code != row.agency_code and not (
+        principal.agency_code == PROVINCIAL_OFFICE and principal.has_role(*SUPERVISOR_ROLES)
+    ):
+        raise Forbidden("other_agency", "Chỉ cán bộ của cơ quan được phản ánh mới trả lời.")
+    if row.answered_at is not None:
+        raise Conflict("already_answered", "Phản ánh, kiến nghị này đã được trả lời.")
 
 
 @router.post("/feedback/{code}/publish")

@@ -13,6 +13,7 @@ from fastapi.templating import Jinja2Templates
 from dichvucong.api.deps import CalendarDep, CatalogDep, CurrentOfficial, SessionDep, SettingsDep
 from dichvucong.api.problems import DomainError
 from dichvucong.api.routes.supervision import narrow, supervised_agencies
+from dichvucong.api.routing import OneTripRoute
 from dichvucong.calendar.work_calendar import VN_TZ
 from dichvucong.reports.model import Report
 from dichvucong.stats import requested_period
@@ -50,7 +51,7 @@ templates.env.filters["percent"] = _percent
 templates.env.filters["number"] = _number
 templates.env.globals["status_label"] = texts.status_label
 
-router = APIRouter(tags=["supervision pages"])
+router = APIRouter(tags=["supervision pages"], route_class=OneTripRoute)
 
 
 def render_report(report: Report) -> HTMLResponse:

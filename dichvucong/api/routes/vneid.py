@@ -22,12 +22,13 @@ from dichvucong.accounts.vneid import (
     open_flow,
     seal_flow,
 )
+from dichvucong.api.routing import OneTripRoute
 from dichvucong.web.sessions import page_principal, start_session
 from dichvucong.web.templating import render
 
 log = logging.getLogger("dichvucong.vneid")
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, route_class=OneTripRoute)
 
 
 def _client(request: Request) -> VneidClient | None:
