@@ -974,7 +974,6 @@ class DossierWorkflow:
         case, inp = self._case, self._inp
         case.closed_at = workflow.now()
         self._timers = _Timers()
-        self._alarm = _Alarm()
         case.overdue = False
         if status == CaseStatus.REJECTED:
             case.finished_at = case.closed_at
