@@ -422,7 +422,7 @@ class SubmissionService:
             )
         except Exception as exc:
             log.error("dossier_start_failed dossier_code=%s error=%s", code, type(exc).__name__)
-            self._undo(code, new_docs)
+            await to_thread.run_sync(self._undo, code, new_docs)
             raise SubmissionUnavailable("workflow_unavailable", MESSAGES["unavailable"]) from exc
         log.info(
             "dossier_submitted dossier_code=%s procedure=%s agency=%s",
@@ -459,6 +459,7 @@ class SubmissionService:
                 return existing
             raise
         return rows, new_docs
+
     def _undo(self, code: str, citizen_doc_ids: list[int]) -> None:
         with self.db.session() as session:
             for doc in session.exec(
