@@ -16,7 +16,6 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
 from temporalio.client import Client
 
-from dichvucong.accounts.principal import Principal
 from dichvucong.api.deps import (
     CatalogDep,
     CurrentCitizen,
@@ -30,7 +29,6 @@ from dichvucong.api.deps import (
 )
 from dichvucong.api.problems import Conflict, DomainError, NotFound
 from dichvucong.api.routing import OneTripRoute
-from dichvucong.catalog import Catalog
 from dichvucong.db.engine import Database
 from dichvucong.db.models import CitizenDocument, Dossier, DossierDocument
 from dichvucong.dossiers import decisions
@@ -272,25 +270,16 @@ def my_documents(principal: CurrentCitizen, session: SessionDep) -> list[MyDocum
 
 
 @router.get("/dossiers/{code}", response_model=DossierPublic)
-async def get_dossier(
+def get_dossier(
     code: str,
     principal: CurrentPrincipal,
-    db: DatabaseDep,
+    session: SessionDep,
     catalog: CatalogDep,
     request: Request,
 ) -> DossierPublic:
-    # One trip to the thread pool for the whole read (a sync route with a session
-    # dependency took four: the session in and out, the route, the response check).
-    return await run_in_threadpool(_audited_detail, request, db, catalog, code, principal)
-
-
-def _audited_detail(
-    request: Request, db: Database, catalog: Catalog, code: str, principal: Principal
-) -> DossierPublic:
-    with db.session() as session:
-        dossier = visible_dossier(session, code, principal)
-        audit_official_read(request, principal, dossier.code, "dossier_detail")
-        return detail(session, dossier, catalog, principal)
+    dossier = visible_dossier(session, code, principal)
+    audit_official_read(request, principal, dossier.code, "dossier_detail")
+    return detail(session, dossier, catalog, principal)
 
 
 @router.post("/dossiers/{code}/supplement", status_code=202, openapi_extra=MULTIPART_DOC)
