@@ -36,7 +36,16 @@ class DeadlineActivities:
                 due_at = cal.add_working_hours(due_at, (days - whole) * cal.hours_per_day)
         warn_at = None
         if request.warn_days > 0:
-            warn_at = max(starts_at, cal.subtract_working_days(due_at, request.warn_days))
+            # A limit no longer than the warning window would be "at risk" from its first
+            # minute (a same-day procedure flagged as it is received): no warning comes
+            # before half of the working time has passed.
+            if request.working_hours is not None:
+                limit_hours = request.working_hours
+            else:
+                limit_hours = (request.working_days or 0) * cal.hours_per_day
+            halfway = cal.add_working_hours(starts_at, limit_hours / 2)
+            warn_at = max(halfway, cal.subtract_working_days(due_at, request.warn_days))
+            warn_at = min(warn_at, due_at)
         also_at = None
         if request.also_days:
             also_at = cal.closing_time(cal.add_working_days(starts_at, request.also_days))

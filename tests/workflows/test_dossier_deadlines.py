@@ -10,7 +10,10 @@ from sqlmodel import select
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 
-from dichvucong.db.models import Dossier, DossierDocument, Notification
+from dichvucong.activities.contracts import DeadlineRequest
+from dichvucong.activities.deadlines import DeadlineActivities
+from dichvucong.calendar import WorkCalendar
+from dichvucong.db.models import Dossier, DossierDocument, DossierEvent, Notification
 from dichvucong.search_attributes import OVERDUE
 from dichvucong.workflows.dossier import DossierWorkflow
 from dichvucong.workflows.messages import (
@@ -21,7 +24,7 @@ from dichvucong.workflows.messages import (
     SupplementInput,
 )
 
-from .harness import dossier_input, harness, vn
+from .harness import Harness, dossier_input, harness, vn
 from .test_dossier_lifecycle import LEADER, RECEPTION, SPECIALIST
 from .test_dossier_payment_delivery import _process_to_result as process_to_result
 
@@ -107,6 +110,43 @@ async def test_supplement_window_expiry_closes_the_dossier(tmp_path: Path) -> No
         )
         outcome = await handle.result()  # the test server skips the 30 working days
         assert outcome.status == "WITHDRAWN"
+
+
+def test_a_short_limit_warns_halfway_not_at_reception() -> None:
+    """One working day's warning before the due moment would flag a same-day (8 working
+    hours) procedure as it is received: it warns when half of its time has passed."""
+    plan = DeadlineActivities(WorkCalendar()).plan_deadline
+    monday_9 = vn(2027, 1, 11, 9, 0)
+    same_day = plan(DeadlineRequest(start=monday_9, working_hours=8, warn_days=1))
+    assert same_day.due_at == vn(2027, 1, 12, 9, 0)
+    assert same_day.warn_at == vn(2027, 1, 11, 15, 0)  # 9–11 and 13–15: four office hours
+    half_day = plan(DeadlineRequest(start=monday_9, working_days=0.5, warn_days=1))
+    assert (half_day.due_at, half_day.warn_at) == (vn(2027, 1, 11, 15, 0), vn(2027, 1, 11, 11, 0))
+    # A long limit keeps the one working day's notice.
+    ten_days = plan(DeadlineRequest(start=monday_9, working_days=10, warn_days=1))
+    assert (ten_days.due_at, ten_days.warn_at) == (vn(2027, 1, 25, 9, 0), vn(2027, 1, 22, 9, 0))
+
+
+async def _actions(h: Harness, code: str) -> list[str]:
+    await h.env.sleep(timedelta(seconds=1))  # the read model's projection activity
+    with h.db.session() as session:
+        events = session.exec(
+            select(DossierEvent).where(DossierEvent.dossier_code == code).order_by(DossierEvent.seq)
+        )
+        return [e.action for e in events]
+
+
+async def test_a_same_day_case_is_not_at_risk_when_accepted(tmp_path: Path) -> None:
+    async with harness(tmp_path) as h, h.worker():
+        start = vn(2027, 1, 11, 9, 0)
+        await h.travel_to(start)
+        inp = dossier_input(h.new_code(), start, time_limit_days=None, time_limit_hours=8)
+        handle = await h.start(inp)
+        await handle.execute_update(DossierWorkflow.accept, AcceptInput(actor=RECEPTION))
+        await h.env.sleep(timedelta(minutes=5))
+        assert await _actions(h, handle.id) == ["submit", "accept"]
+        await h.travel_to(vn(2027, 1, 11, 15, 30))
+        assert await _actions(h, handle.id) == ["submit", "accept", "at_risk"]
 
 
 async def test_at_risk_overdue_and_a_single_apology(tmp_path: Path) -> None:
