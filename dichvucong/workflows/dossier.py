@@ -458,6 +458,13 @@ class DossierWorkflow:
         """A change this case was started with, or one it met while running."""
         return patch_id in self._started_with or workflow.patched(patch_id)
 
+    def _plans_at_once(self) -> bool:
+        """Independent deadlines asked together (parallel-plans-v1), unless the case
+        keeps one local activity in flight at a time (serial-locals-v1)."""
+        if self._patched(patches.SERIAL_LOCALS):
+            return False
+        return self._patched(patches.PARALLEL_PLANS)
+
     async def _decide(self, action: str, payload: Any) -> DossierState:
         ticket = _Ticket(action, payload)
         self._inbox.append(ticket)
@@ -675,9 +682,7 @@ class DossierWorkflow:
             also_days=self._rules.supplement_request_days if received else 0,
         )
         first_step: Deadline | None = None
-        if self._patched(patches.PARALLEL_PLANS) and 0 <= max(case.step_index, 0) < len(
-            inp.steps
-        ):
+        if self._plans_at_once() and 0 <= max(case.step_index, 0) < len(inp.steps):
             # The first step's own budget does not depend on the statutory limit: both
             # are asked at once (one activation of the workflow instead of two).
             step = inp.steps[max(case.step_index, 0)]
@@ -805,7 +810,7 @@ class DossierWorkflow:
 
     async def _await_payment(self, action: str, actor: str, note: str | None) -> None:
         rules = self._rules
-        if self._patched(patches.PARALLEL_PLANS):
+        if self._plans_at_once():
             reminder, expiry = await asyncio.gather(
                 self._plan(workflow.now(), days=rules.payment_reminder_days),
                 self._plan(workflow.now(), days=rules.payment_expiry_days),
@@ -1222,7 +1227,11 @@ class DossierWorkflow:
             and self._patched(patches.NATIONAL_SYNC)
         ):
             self._queue_national_sync(record)
-        await asyncio.gather(*tasks)
+        if local and self._patched(patches.SERIAL_LOCALS):
+            for task in tasks:
+                await task
+        else:
+            await asyncio.gather(*tasks)
         self._publish()
 
     @staticmethod

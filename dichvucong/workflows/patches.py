@@ -30,6 +30,15 @@ STEADY_ALARM = "steady-alarm-v1"
 # Deadlines that do not depend on each other are planned at once (payment reminder and
 # expiry; the statutory limit and the first step's budget).
 PARALLEL_PLANS = "parallel-plans-v1"
+# At most one local activity in flight (supersedes the gathering of parallel-plans-v1 and
+# of the read-model write with the notice). With two, a live run may be handed the
+# second result in the next workflow task's activation, together with a background
+# activity's completion, while replay hands both over at once: the case's coroutines
+# interleave differently and the next activity gets another sequence number, a
+# nondeterminism error after the worker restarts (found by the worker-kill drill; the
+# SDK resolves local activities in completion order live, sequence order on replay:
+# temporalio/sdk-python#1578).
+SERIAL_LOCALS = "serial-locals-v1"
 
 KNOWN: tuple[str, ...] = (
     NATIONAL_SYNC,
@@ -41,4 +50,5 @@ KNOWN: tuple[str, ...] = (
     QUIET_UPSERTS,
     STEADY_ALARM,
     PARALLEL_PLANS,
+    SERIAL_LOCALS,
 )

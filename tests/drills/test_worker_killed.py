@@ -27,6 +27,7 @@ import pytest
 import uvicorn
 from sqlmodel import select
 from temporalio.client import Client, WorkflowHandle
+from temporalio.worker import Replayer
 
 from dichvucong.app import create_app
 from dichvucong.db.engine import Database
@@ -251,6 +252,16 @@ async def test_kill_9_the_worker_with_cases_in_flight(tmp_path: Path) -> None:
                 seqs = [e.seq for e in session.exec(
                     select(DossierEvent).where(DossierEvent.dossier_code == code))]  # fmt: skip
                 assert sorted(seqs) == list(range(state.seq + 1))
+
+        # Every history the two workers wrote under load replays with today's code (a
+        # case whose live run and replay diverge would be stuck after the next restart).
+        replayed = await Replayer(
+            workflows=[DossierWorkflow], data_converter=client.data_converter
+        ).replay_workflows(
+            (await h.fetch_history() for h in all_handles), raise_on_replay_failure=False
+        )
+        failures = {run_id: str(err) for run_id, err in replayed.replay_failures.items()}
+        assert failures == {}
     finally:
         for worker in (first, second):
             if worker is not None:

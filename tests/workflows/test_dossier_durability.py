@@ -5,6 +5,10 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import time
+import typing
+from collections import defaultdict
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -17,6 +21,9 @@ from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 
 from dichvucong.activities.contracts import Shipment, ShipmentRequest
+from dichvucong.activities.deadlines import DeadlineActivities
+from dichvucong.activities.notify import NotifyActivities
+from dichvucong.activities.records import RecordActivities
 from dichvucong.db.models import DossierEvent, Notification
 from dichvucong.search_attributes import CASE_STATUS, CURRENT_STEP, DUE_AT, STATUS_SINCE
 from dichvucong.workflows import patches
@@ -27,10 +34,12 @@ from dichvucong.workflows.messages import (
     ApproveInput,
     CaseRules,
     IssueResultInput,
+    PaymentConfirmedInput,
     PostalUpdateInput,
     RequestSupplementInput,
     SupplementInput,
 )
+from dichvucong.workflows.references import payment_reference
 
 from .harness import RESULT, dossier_input, harness, vn
 from .test_dossier_lifecycle import ISSUER, LEADER, RECEPTION, SPECIALIST
@@ -201,9 +210,65 @@ def test_histories_are_committed() -> None:
     # Today's shape and every older one still running somewhere (``*.before-<patch>``).
     names = {p.stem for p in _history_files()}
     assert {"postal_paid_before_result", "supplement_overdue_apology"} <= names
-    for before in ("local-record", "case-patches"):
+    for before in ("local-record", "case-patches", "serial-locals"):
         assert {f"postal_paid_before_result.before-{before}",
                 f"supplement_overdue_apology.before-{before}"} <= names  # fmt: skip
+
+
+def _gauged(fn: Callable[..., Any], name: str, runs: dict[str, list[tuple[float, float, str]]]):  # type: ignore[no-untyped-def]
+    """``fn`` as the same activity, taking long enough (50 ms of real time) that a case
+    which started a second local activity before the first finished is seen doing so."""
+
+    def run(arg: Any) -> Any:
+        began = time.monotonic()
+        time.sleep(0.05)
+        try:
+            return fn(arg)
+        finally:
+            runs[activity.info().workflow_id].append((began, time.monotonic(), name))
+
+    # The same argument and result types as ``fn`` (the data converter reads them).
+    hints = typing.get_type_hints(fn)
+    run.__annotations__ = {"arg": next(v for k, v in hints.items() if k != "return"),
+                           "return": hints["return"]}  # fmt: skip
+    return activity.defn(name=name)(run)
+
+
+async def test_one_local_activity_in_flight_at_a_time(tmp_path: Path) -> None:
+    """Two local activities in flight can be resolved in another order, and another
+    activation, live than on replay: the case's coroutines then interleave differently
+    and a worker restart meets a nondeterminism error (the worker-kill drill found
+    one). Today's case starts each only after the previous one finished."""
+    runs: dict[str, list[tuple[float, float, str]]] = defaultdict(list)
+    async with harness(tmp_path) as h:
+        gauged = [
+            _gauged(DeadlineActivities(h.calendar).plan_deadline, "plan_deadline", runs),
+            _gauged(RecordActivities(h.db).record_transition, "record_transition", runs),
+            _gauged(NotifyActivities(h.db).notify, "notify", runs),
+        ]
+        async with h.worker([*gauged, *h.world.activities()]):
+            start = vn(2027, 1, 11, 9, 0)
+            await h.travel_to(start)
+            handle = await h.start(
+                dossier_input(h.new_code(), start, payment_stage="on_submission", fee_amount=50_000)
+            )
+            await handle.execute_update(DossierWorkflow.accept, AcceptInput(actor=RECEPTION))
+            await handle.signal(
+                DossierWorkflow.payment_confirmed,
+                PaymentConfirmedInput(
+                    payment_ref=payment_reference(handle.id), amount=50_000, transaction_id="T"
+                ),
+            )
+            state = await _wait_for_status(handle, "PROCESSING", within_seconds=20)
+            assert state.payment_status == "paid"
+            await handle.execute_update(DossierWorkflow.approve, ApproveInput(actor=SPECIALIST))
+    ordered = sorted(runs[handle.id])
+    kinds = {name for _, _, name in ordered}
+    assert kinds == {"plan_deadline", "record_transition", "notify"}, ordered
+    overlapping = [
+        f"{a[2]} / {b[2]}" for a, b in zip(ordered, ordered[1:], strict=False) if b[0] < a[1]
+    ]
+    assert overlapping == []
 
 
 # --- the changes a case is started with ------------------------------------------------
