@@ -33,7 +33,7 @@ from dichvucong.documents.store import (
     _SHA256,
     DocumentNotFound,
     StoredRef,
-    _aread_chunks,
+    _aspool,
     _read_chunks,
     _Spool,
     check_sha256,
@@ -146,13 +146,7 @@ class S3DocumentStore:
         chunks are spooled on the event loop; the image check and the upload run in
         a worker thread that is waited for even on cancellation, so the temporary
         file is always removed."""
-        spool = self._spool(max_bytes)
-        try:
-            async for chunk in _aread_chunks(source):
-                spool.feed(chunk)
-        except BaseException:
-            spool.discard()
-            raise
+        spool = await _aspool(self._spool(max_bytes), source)
         return await anyio.to_thread.run_sync(self._commit, spool)
 
     # ------------------------------------------------------------- reading

@@ -162,6 +162,18 @@ async def _aread_chunks(source: AsyncIterable[bytes] | Any) -> AsyncIterator[byt
             yield chunk
 
 
+async def _aspool(spool: _Spool, source: AsyncIterable[bytes] | Any) -> _Spool:
+    """Feed ``source`` into ``spool`` on the event loop (small writes); a failure
+    removes the temporary file."""
+    try:
+        async for chunk in _aread_chunks(source):
+            spool.feed(chunk)
+    except BaseException:
+        spool.discard()
+        raise
+    return spool
+
+
 class LocalDocumentStore:
     def __init__(self, root: Path, max_bytes: int = 10 * 1024 * 1024,
                  allowed: Iterable[str] = DEFAULT_ALLOWED,
@@ -220,13 +232,7 @@ class LocalDocumentStore:
         loop (small writes); the fsync, the scan of the PDF's streams and the image
         check run in a worker thread (waited for even on cancellation, so the temporary
         file is always removed), as in the S3 store."""
-        spool = self._spool(max_bytes)
-        try:
-            async for chunk in _aread_chunks(source):
-                spool.feed(chunk)
-        except BaseException:
-            spool.discard()
-            raise
+        spool = await _aspool(self._spool(max_bytes), source)
         return await anyio.to_thread.run_sync(self._committed, spool)
 
     def _committed(self, spool: _Spool) -> StoredRef:
