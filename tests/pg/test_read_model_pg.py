@@ -140,3 +140,14 @@ def test_allocate_code_under_concurrency(pg_url: str) -> None:
             assert conn.execute(sa.text("select version()")).scalar_one().startswith("PostgreSQL")
     finally:
         db.dispose()
+
+
+def test_open_work_on_postgresql(pg_url: str) -> None:
+    from tests.db.test_open_work import check_open_work
+
+    upgrade(pg_url)
+    db = Database(pg_url)
+    try:
+        check_open_work(db)
+    finally:
+        db.dispose()

@@ -10,7 +10,6 @@ from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, Field
 from sqlalchemy import func
-from sqlalchemy import select as sa_select
 from sqlmodel import select
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
@@ -32,6 +31,7 @@ from dichvucong.api.routing import OneTripRoute
 from dichvucong.db.engine import Database
 from dichvucong.db.models import CitizenDocument, Dossier, DossierDocument
 from dichvucong.dossiers import decisions
+from dichvucong.dossiers.inbox import open_work
 from dichvucong.dossiers.rating import record_rating
 from dichvucong.dossiers.submission import (
     MAX_NOTE,
@@ -41,7 +41,6 @@ from dichvucong.dossiers.submission import (
     row_id,
 )
 from dichvucong.dossiers.views import (
-    OPEN_STATUSES,
     DossierPublic,
     DossierSummary,
     LookupResult,
@@ -463,19 +462,6 @@ def rate(
 # ----------------------------------------------------------------------- officials
 
 
-INBOX_COLUMNS = (
-    Dossier.code,
-    Dossier.status,
-    Dossier.procedure_code,
-    Dossier.agency_code,
-    Dossier.submitted_at,
-    Dossier.due_at,
-    Dossier.overdue,
-    Dossier.current_step,
-    Dossier.applicant_name,
-)
-
-
 @router.get("/official/inbox", response_model=InboxAnswer)
 def inbox(
     principal: CurrentOfficial,
@@ -485,25 +471,8 @@ def inbox(
     procedure: str | None = None,
     overdue: bool | None = None,
 ) -> InboxAnswer:
-    # Only the summary's columns and the allowed actions: not the form data, the rest
-    # of the workflow state or ORM objects (most of the route's time at 100 rows).
-    allowed = Dossier.state["allowed_actions"].label("allowed")  # type: ignore[index]
-    query = sa_select(*INBOX_COLUMNS, allowed).where(
-        Dossier.agency_code == principal.agency_code,
-        Dossier.status.in_(OPEN_STATUSES),  # type: ignore[attr-defined]
-    )
-    if procedure:
-        query = query.where(Dossier.procedure_code == procedure)
-    if overdue is not None:
-        query = query.where(Dossier.overdue == overdue)
-    rows = session.exec(
-        query.order_by(
-            Dossier.due_at.is_(None),  # type: ignore[union-attr]
-            Dossier.due_at,
-            Dossier.submitted_at,
-        )
-    ).all()
-    mine = [d for d in rows if any((d.allowed or {}).get(role) for role in principal.roles)]
+    mine = open_work(session, principal.agency_code, principal.roles,
+                     procedure=procedure, overdue=overdue)  # fmt: skip
     counts: dict[str, int] = {}
     for d in mine:
         counts[d.status] = counts.get(d.status, 0) + 1

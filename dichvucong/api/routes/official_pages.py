@@ -15,7 +15,6 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlmodel import select
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
 
@@ -28,8 +27,8 @@ from dichvucong.api.routes.forms import login_redirect
 from dichvucong.api.routing import OneTripRoute
 from dichvucong.db.models import Dossier
 from dichvucong.dossiers import decisions
+from dichvucong.dossiers.inbox import WorkItem, open_work
 from dichvucong.dossiers.views import (
-    OPEN_STATUSES,
     DossierRow,
     actions_for,
     detail,
@@ -144,29 +143,7 @@ async def logout(request: Request) -> Response:
 # -------------------------------------------------------------------------- inbox
 
 
-def my_work(session: Any, principal: Principal) -> list[Dossier]:
-    """What waits for the official: its agency, an action its roles may take now
-    (the same rule as GET /api/v1/official/inbox), by due moment."""
-    rows = session.exec(
-        select(Dossier)
-        .where(
-            Dossier.agency_code == principal.agency_code,
-            Dossier.status.in_(OPEN_STATUSES),  # type: ignore[attr-defined]
-        )
-        .order_by(
-            Dossier.due_at.is_(None),  # type: ignore[union-attr]
-            Dossier.due_at,
-            Dossier.submitted_at,
-        )
-    ).all()
-    return [
-        d
-        for d in rows
-        if any((d.state or {}).get("allowed_actions", {}).get(role) for role in principal.roles)
-    ]
-
-
-def urgency(dossier: Dossier, now: datetime, soon: datetime) -> str:
+def urgency(dossier: Dossier | WorkItem, now: datetime, soon: datetime) -> str:
     """ "overdue" (red), "soon" (amber: due within one working day) or ""."""
     if dossier.due_at is None:
         return ""
@@ -191,9 +168,7 @@ def inbox_page(
     now = datetime.now(UTC)
     soon = state.calendar.add_working_days(now, 1)
     with state.db.session() as session:
-        mine = my_work(session, principal)
-    if procedure:
-        mine = [d for d in mine if d.procedure_code == procedure]
+        mine = open_work(session, principal.agency_code, principal.roles, procedure=procedure)
     rows = [(d, urgency(d, now, soon)) for d in mine]
     if only_overdue:
         rows = [(d, u) for d, u in rows if u == "overdue"]
