@@ -12,31 +12,14 @@ session's connection, and each row is unpacked once into a ``WorkItem`` tuple.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
-from typing import Any, NamedTuple
+from typing import Any
 
 from sqlalchemy import bindparam
 from sqlalchemy import select as sa_select
 from sqlmodel import Session
 
 from dichvucong.db.models import Dossier
-from dichvucong.dossiers.views import OPEN_STATUSES
-
-
-class WorkItem(NamedTuple):
-    """The columns an inbox line shows (``views.summary`` reads the same names); a
-    tuple, the cheapest record to build from a row."""
-
-    code: str
-    status: str
-    procedure_code: str
-    agency_code: str
-    submitted_at: datetime | None
-    due_at: datetime | None
-    overdue: bool
-    current_step: str | None
-    applicant_name: str
-
+from dichvucong.dossiers.views import OPEN_STATUSES, WorkItem
 
 _OPEN_WORK: Any = (
     sa_select(
@@ -79,9 +62,11 @@ def open_work(
     if overdue is not None:
         statement = statement.where(Dossier.overdue == overdue)
     # ``all()``: one fetchall; iterating the result fetches row by row (psycopg: 8 µs each).
-    rows = session.connection().execute(
-        statement, {"agency": agency_code, "statuses": list(OPEN_STATUSES)}
-    ).all()
+    rows = (
+        session.connection()
+        .execute(statement, {"agency": agency_code, "statuses": list(OPEN_STATUSES)})
+        .all()
+    )
     wanted = tuple(roles)
     items: list[WorkItem] = []
     for *columns, allowed in rows:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, NamedTuple
 
 from pydantic import BaseModel
 from sqlalchemy import Table, bindparam
@@ -180,8 +180,10 @@ def actions_for(dossier: Dossier | DossierRow, principal: Principal) -> list[str
     return sorted(actions)
 
 
-class _SummaryFields(Protocol):
-    """What ``summary`` reads: a Dossier, or a row of just these columns (the inbox)."""
+class WorkItem(NamedTuple):
+    """The columns a list line shows (``summary`` reads a Dossier or one of these): the
+    officials' work list reads just these, into a tuple, the cheapest record to build
+    from a row (``dossiers.inbox``)."""
 
     code: str
     status: str
@@ -194,7 +196,7 @@ class _SummaryFields(Protocol):
     applicant_name: str
 
 
-def summary(dossier: _SummaryFields, catalog: Catalog) -> DossierSummary:
+def summary(dossier: Dossier | WorkItem, catalog: Catalog) -> DossierSummary:
     return DossierSummary(
         dossier_code=dossier.code,
         status=dossier.status,

@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 from dichvucong.db.engine import Database
 from dichvucong.db.models import Dossier
-from dichvucong.dossiers.inbox import WorkItem, open_work
+from dichvucong.dossiers.inbox import open_work
+from dichvucong.dossiers.views import WorkItem
 
 AGENCY = "000.00.12.H19"
 OTHER = "000.00.13.H19"

@@ -27,9 +27,10 @@ from dichvucong.api.routes.forms import login_redirect
 from dichvucong.api.routing import OneTripRoute
 from dichvucong.db.models import Dossier
 from dichvucong.dossiers import decisions
-from dichvucong.dossiers.inbox import WorkItem, open_work
+from dichvucong.dossiers.inbox import open_work
 from dichvucong.dossiers.views import (
     DossierRow,
+    WorkItem,
     actions_for,
     detail,
     visible_dossier,
