@@ -20,6 +20,7 @@ from dichvucong.activities.records import RecordActivities
 from dichvucong.calendar import WorkCalendar
 from dichvucong.db.engine import Database
 from dichvucong.feedback import FEEDBACK_WORKFLOWS, build_feedback_activities
+from dichvucong.heap import freeze_startup_heap
 from dichvucong.scheduling import (
     SCHEDULED_WORKFLOWS,
     build_schedule_activities,
@@ -99,6 +100,7 @@ async def run_worker(settings: Settings) -> None:
     worker = build_worker(client, settings, build_activities(settings, db))
     if settings.schedules_enabled:
         await ensure_schedules(client, settings)
+    freeze_startup_heap()
     log.info(
         "worker_started task_queue=%s address=%s", settings.task_queue, settings.temporal_address
     )

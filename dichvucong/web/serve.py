@@ -12,11 +12,26 @@ uvicorn issue #3149). We bind the socket as TCP so the workers' connections get
 from __future__ import annotations
 
 import socket
+from typing import TYPE_CHECKING
 
 import uvicorn
 from uvicorn.supervisors import Multiprocess
 
-APP = "dichvucong.app:create_app"
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+APP = "dichvucong.web.serve:served_app"
+
+
+def served_app() -> FastAPI:
+    """The app as each uvicorn process serves it: built, then its start-up heap frozen
+    (``dichvucong.heap``). Imported here: the supervisor of N workers never builds one."""
+    from dichvucong.app import create_app
+    from dichvucong.heap import freeze_startup_heap
+
+    app = create_app()
+    freeze_startup_heap()
+    return app
 
 
 class TcpConfig(uvicorn.Config):
