@@ -1,10 +1,10 @@
 """The long-lived part of a process's heap, out of the cyclic garbage collector's way.
 
-After start-up the API holds ≈ 190,000 tracked objects (FastAPI and pydantic schemas,
+After start-up the API holds ≈ 177,000 tracked objects (FastAPI and pydantic schemas,
 SQLAlchemy metadata, the catalog, templates) that live as long as the process. Every
-full (generation 2) collection walks all of them: 70–100 ms on this box with nothing
-else running, 200 ms and more under load — a pause for every request in flight, seen as
-the p99 of ``make bench`` figure 3 in a worker's first seconds. ``gc.freeze()`` moves
+full (generation 2) collection walks all of them: 106–119 ms on this box with nothing
+else running, 170–260 ms under load — a pause for every request in flight, seen in the
+API workers' first seconds of ``make bench`` figure 3. ``gc.freeze()`` moves
 them to the permanent generation, which collections skip (the CPython docs recommend it
 for long-running servers); what is created later is collected as before.
 """

@@ -106,8 +106,7 @@ _HEAP_PROBE = """
 import gc, json
 from dichvucong.web.serve import served_app
 served_app()
-before = len(gc.get_objects())
-print(json.dumps({"frozen": gc.get_freeze_count(), "tracked": before}))
+print(json.dumps({"frozen": gc.get_freeze_count(), "tracked": len(gc.get_objects())}))
 """
 
 
