@@ -21,6 +21,7 @@ from dichvucong.api.routes import citizen_pages, official_pages, supervision_pag
 from dichvucong.api.routes import codec as codec_routes
 from dichvucong.api.routes import dossiers as dossier_routes
 from dichvucong.api.routes import forms as form_routes
+from dichvucong.api.routes import health as health_routes
 from dichvucong.api.routes import national_sync as national_sync_routes
 from dichvucong.api.routes import supervision as supervision_routes
 from dichvucong.api.routes import vneid as vneid_routes
@@ -87,6 +88,7 @@ def create_app(settings: Settings | None = None, *, temporal: Client | None = No
         app.include_router(module.router, prefix="/api/v1")
     for pages in (supervision_pages, citizen_pages, official_pages, form_routes, vneid_routes):
         app.include_router(pages.router)
+    app.include_router(health_routes.router)  # /healthz, /readyz for the orchestrator
     # The Temporal codec server, at /codec (outside /api/v1: the UI's protocol).
     app.include_router(codec_routes.build_router(settings))
     if settings.environment != "production":

@@ -7,6 +7,7 @@ a SQLite file, a SQLite read model and documents on the local disk.
 
 from __future__ import annotations
 
+import ipaddress
 from datetime import time
 from functools import lru_cache
 from pathlib import Path
@@ -126,6 +127,17 @@ class Settings(BaseSettings):
     )
     worker_max_concurrent_activities: int = Field(
         32, description="Activities a worker runs at once (threads for the synchronous ones)."
+    )
+    worker_graceful_shutdown_seconds: float = Field(
+        30,
+        ge=0,
+        description="On SIGTERM/SIGINT the worker stops taking tasks and lets running "
+        "activities finish this long before cancelling them (one outside call's attempt).",
+    )
+    worker_metrics_address: str | None = Field(
+        None,
+        description="IP:port where the worker serves the Temporal SDK's Prometheus metrics "
+        "at /metrics (task slots, schedule-to-start latencies, sticky cache); unset: none.",
     )
 
     # Documents
@@ -268,6 +280,21 @@ class Settings(BaseSettings):
     @classmethod
     def _check_office_hours(cls, value: str) -> str:
         parse_office_hours(value)
+        return value
+
+    @field_validator("worker_metrics_address")
+    @classmethod
+    def _check_metrics_address(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        # The SDK binds a socket address, not a name: "localhost:9464" is refused there.
+        host, _, port = value.rpartition(":")
+        try:
+            ipaddress.ip_address(host.removeprefix("[").removesuffix("]"))
+        except ValueError:
+            host = ""
+        if not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ValueError(f"worker_metrics_address {value!r} is not IP:port (0.0.0.0:9464)")
         return value
 
     @field_validator("paper_cutoff")

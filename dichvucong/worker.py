@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import signal
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 from typing import Any
 
 from temporalio.client import Client
+from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
@@ -69,6 +72,7 @@ def build_worker(
     task_queue: str | None = None,
     max_concurrent_activities: int | None = None,
     max_cached_workflows: int | None = None,
+    graceful_shutdown: timedelta = timedelta(0),
 ) -> Worker:
     activities_at_once = max_concurrent_activities or settings.worker_max_concurrent_activities
     cached = (
@@ -85,6 +89,7 @@ def build_worker(
         activity_executor=ThreadPoolExecutor(max_workers=activities_at_once),
         max_concurrent_activities=activities_at_once,
         max_cached_workflows=cached,
+        graceful_shutdown_timeout=graceful_shutdown,
         # Workflow modules are deterministic at import time: sharing them instead of
         # re-importing per run keeps each cached case small (memory per open case).
         workflow_runner=SandboxedWorkflowRunner(
@@ -93,20 +98,53 @@ def build_worker(
     )
 
 
+def worker_runtime(settings: Settings) -> Runtime | None:
+    """A runtime that serves the SDK's Prometheus metrics at /metrics when
+    ``worker_metrics_address`` is set: what tuning the worker reads (slots in use,
+    schedule-to-start latencies, sticky-cache hits), and a liveness probe."""
+    if not settings.worker_metrics_address:
+        return None
+    metrics = PrometheusConfig(
+        bind_address=settings.worker_metrics_address,
+        durations_as_seconds=True,  # Prometheus' convention, and Grafana's default units
+    )
+    return Runtime(telemetry=TelemetryConfig(metrics=metrics))
+
+
 async def run_worker(settings: Settings) -> None:
+    """Runs until SIGTERM (what docker-compose and Kubernetes send) or SIGINT, then
+    shuts down gracefully: no new tasks, running activities get
+    ``worker_graceful_shutdown_seconds`` to finish and report, so that a rolling deploy
+    neither cuts an outside call in the middle nor leaves it to its timeout and a retry."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    client = await connect(settings)
+    runtime = worker_runtime(settings)
+    client = await connect(settings, runtime=runtime)
+    if runtime is not None:
+        log.info("worker_metrics address=http://%s/metrics", settings.worker_metrics_address)
     db = Database(settings.resolved_database_url)
-    worker = build_worker(client, settings, build_activities(settings, db))
+    grace = timedelta(seconds=settings.worker_graceful_shutdown_seconds)
+    worker = build_worker(client, settings, build_activities(settings, db), graceful_shutdown=grace)
     if settings.schedules_enabled:
         await ensure_schedules(client, settings)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
     freeze_startup_heap()
     log.info(
         "worker_started task_queue=%s address=%s", settings.task_queue, settings.temporal_address
     )
+    running = asyncio.create_task(worker.run())
+    stopping = asyncio.create_task(stop.wait())
     try:
-        await worker.run()
-    except asyncio.CancelledError:
-        pass
+        await asyncio.wait({running, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        if stop.is_set() and not running.done():
+            log.info("worker_stopping grace_seconds=%g", grace.total_seconds())
+            await worker.shutdown()
+        await running  # a worker that failed by itself fails the process
+        log.info("worker_stopped")
     finally:
+        stopping.cancel()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(sig)
         db.dispose()

@@ -107,3 +107,47 @@ def test_the_api_believes_forwarded_addresses_from_the_proxy_only(compose: dict[
     # nginx appends the peer it saw; uvicorn takes the rightmost untrusted address.
     nginx = compose["configs"]["nginx-conf"]["content"]
     assert "proxy_set_header X-Forwarded-For $$proxy_add_x_forwarded_for;" in nginx
+
+
+def _probe_url(service: dict[str, Any]) -> str:
+    test = service["healthcheck"]["test"]
+    found = re.search(r"http://127\.0\.0\.1:\d+/\w+", " ".join(test))
+    assert found, f"healthcheck {test} probes no local URL"
+    return found.group(0)
+
+
+def test_the_api_replicas_are_probed_for_readiness(compose: dict[str, Any], tmp_path: Path) -> None:
+    from dichvucong.api.routes.health import CHECK_SECONDS
+    from dichvucong.app import create_app
+
+    services = compose["services"]
+    api = services["api"]
+    url = _probe_url(api)
+    assert url == f"http://127.0.0.1:{environment(api)['DVC_HTTP_PORT']}/readyz"
+    assert create_app(Settings(var_dir=tmp_path)).url_path_for("readyz") == "/readyz"
+    # nginx sends citizens only to replicas that are ready, and keeps the probes inside.
+    assert _seconds(api["healthcheck"]["timeout"]) > CHECK_SECONDS  # each check is bounded
+    assert services["proxy"]["depends_on"]["api"]["condition"] == "service_healthy"
+    nginx = compose["configs"]["nginx-conf"]["content"]
+    assert "location = /readyz { return 404; }" in nginx
+
+
+def _seconds(duration: str) -> float:
+    match = re.fullmatch(r"(\d+)s", duration)
+    assert match, f"write {duration!r} in seconds"
+    return float(match.group(1))
+
+
+def test_workers_serve_metrics_and_get_time_to_stop_gracefully(compose: dict[str, Any]) -> None:
+    worker = compose["services"]["worker"]
+    env = environment(worker)
+    settings = Settings(
+        worker_metrics_address=env["DVC_WORKER_METRICS_ADDRESS"],
+        worker_graceful_shutdown_seconds=float(env["DVC_WORKER_GRACEFUL_SHUTDOWN_SECONDS"]),
+    )
+    assert settings.worker_metrics_address is not None
+    port = settings.worker_metrics_address.rpartition(":")[2]
+    assert _probe_url(worker) == f"http://127.0.0.1:{port}/metrics"
+    # SIGKILL only after the worker's own grace: running activities finish and report.
+    grace = settings.worker_graceful_shutdown_seconds
+    assert _seconds(worker["stop_grace_period"]) > grace >= 10

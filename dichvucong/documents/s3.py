@@ -170,6 +170,9 @@ class S3DocumentStore:
             raise
         return True
 
+    def check(self) -> None:
+        self.client.head_bucket(Bucket=self.bucket)
+
     def delete(self, sha256: str) -> bool:
         """Remove the object; False if there was none (S3 deletes are idempotent,
         so this asks first)."""

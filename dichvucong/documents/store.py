@@ -90,6 +90,10 @@ class DocumentStore(Protocol):
 
     def list_all(self) -> Iterator[tuple[str, datetime]]: ...
 
+    def check(self) -> None:
+        """Raises unless the store can take a document now (readiness probe)."""
+        ...
+
 
 class _Spool:
     """Receives chunks: hashes, counts, sniffs and writes them to a temporary file."""
@@ -252,6 +256,11 @@ class LocalDocumentStore:
 
     def exists(self, sha256: str) -> bool:
         return self.path_for(sha256).is_file()
+
+    def check(self) -> None:
+        self.root.mkdir(parents=True, exist_ok=True)  # what the first upload would do
+        if not os.access(self.root, os.W_OK | os.X_OK):
+            raise PermissionError(f"document store folder {self.root} is not writable")
 
     def delete(self, sha256: str) -> bool:
         path = self.path_for(sha256)
