@@ -15,6 +15,7 @@ from typing import Any
 import boto3
 import pytest
 from boto3.s3.transfer import TransferConfig
+from botocore.exceptions import ClientError
 from moto.server import ThreadedMotoServer
 from PIL import Image
 from sqlmodel import select
@@ -416,3 +417,13 @@ async def test_api_submission_stores_in_s3_and_downloads_back(
         assert download.headers["x-content-type-options"] == "nosniff"
     assert not (tmp_path / "documents").exists()  # nothing on the local disk
     assert list((tmp_path / "upload-spool").iterdir()) == []
+
+
+def test_readiness_check_asks_for_the_bucket(store: S3DocumentStore, endpoint: str,
+                                             tmp_path: Path) -> None:  # fmt: skip
+    store.check()
+    missing = S3DocumentStore("no-such-bucket", endpoint_url=endpoint, tmp_dir=tmp_path,
+                              **CREDENTIALS)  # fmt: skip
+    with pytest.raises(ClientError):
+        missing.check()
+    missing.close()

@@ -158,3 +158,12 @@ def test_build_document_store_from_settings(tmp_path: Path) -> None:
     built = build_document_store(settings)
     assert isinstance(built, LocalDocumentStore)
     assert (built.root, built.max_bytes) == (tmp_path / "documents", 123)
+
+
+def test_readiness_check_makes_the_folder_and_fails_when_it_cannot(tmp_path: Path) -> None:
+    fresh = LocalDocumentStore(tmp_path / "not-yet")
+    fresh.check()  # what the first upload would do
+    assert (tmp_path / "not-yet").is_dir()
+    (tmp_path / "a-file").write_text("in the way")
+    with pytest.raises(OSError):
+        LocalDocumentStore(tmp_path / "a-file").check()
