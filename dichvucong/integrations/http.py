@@ -1,19 +1,31 @@
 """HTTP clients for every call to the outside world (gateway, postal service, national
-portal, and the simulators' callbacks), sharing one TLS context.
+portal, and the simulators' callbacks): pooled, sharing one TLS context.
 
-httpx builds a new TLS context, loading the whole CA bundle, for every client it
-creates: 23 ms of CPU each (measured), paid on every payment, shipment, national sync
-and callback when each call makes its own client — a third of the API's CPU in the
-figure 2 benchmark. An ``ssl.SSLContext`` is safe to share between threads.
+Each call used to make a client of its own, and a client costs: httpx built a TLS
+context for each, loading the whole CA bundle (23 ms of CPU, measured; shared since);
+it reads the proxy settings from the environment; and its first request opens a new
+connection — TCP, and a TLS handshake on https. One pooled client per process serves
+the synchronous callers (activity threads: httpx's pool is thread-safe), one per event
+loop the asynchronous ones (an ``AsyncClient`` belongs to the loop it runs on), and
+connections stay open between calls: a POST to a local server cost 1.9 ms of CPU with a
+client per call and 1.0 ms pooled (measured). Cookies are never kept: the parties are
+unrelated and none of their protocols has a session.
 """
 
 from __future__ import annotations
 
+import asyncio
 import ssl
+import weakref
 from functools import cache
+from http.cookiejar import CookieJar, DefaultCookiePolicy
 from typing import Any
 
 import httpx
+
+_loop_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, httpx.AsyncClient] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 @cache
@@ -21,15 +33,30 @@ def tls_context() -> ssl.SSLContext:
     return httpx.create_ssl_context()
 
 
-def client(**options: Any) -> httpx.Client:
-    return httpx.Client(verify=tls_context(), **options)
+def _no_cookies() -> CookieJar:
+    return CookieJar(policy=DefaultCookiePolicy(allowed_domains=[]))
 
 
-def async_client(**options: Any) -> httpx.AsyncClient:
-    return httpx.AsyncClient(verify=tls_context(), **options)
+@cache
+def shared_client() -> httpx.Client:
+    return httpx.Client(verify=tls_context(), cookies=_no_cookies())
+
+
+def shared_async_client() -> httpx.AsyncClient:
+    """The running loop's pooled client."""
+    loop = asyncio.get_running_loop()
+    found = _loop_clients.get(loop)
+    if found is None or found.is_closed:
+        found = httpx.AsyncClient(verify=tls_context(), cookies=_no_cookies())
+        _loop_clients[loop] = found
+    return found
 
 
 def post(url: str, *, timeout: float | None = None, **request: Any) -> httpx.Response:
-    """``httpx.post`` without a TLS context of its own."""
-    with client(timeout=timeout) as http:
-        return http.post(url, **request)
+    """POST on the process's pooled client; ``timeout`` None waits as long as it takes."""
+    return shared_client().post(url, timeout=timeout, **request)
+
+
+async def apost(url: str, *, timeout: float | None = None, **request: Any) -> httpx.Response:
+    """POST on the running loop's pooled client."""
+    return await shared_async_client().post(url, timeout=timeout, **request)

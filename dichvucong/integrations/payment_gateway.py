@@ -130,8 +130,7 @@ class PaymentGatewayClient:
 
     async def _apost(self, path: str, body: dict[str, Any]) -> httpx.Response:
         try:
-            async with outside.async_client(timeout=self._timeout) as client:
-                return await client.post(f"{self.base_url}{path}", json=body)
+            return await outside.apost(f"{self.base_url}{path}", json=body, timeout=self._timeout)
         except httpx.HTTPError as exc:
             raise GatewayError(f"gateway unreachable: {type(exc).__name__}") from exc
 

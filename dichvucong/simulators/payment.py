@@ -127,8 +127,7 @@ class PaymentSimulator:
             attempt.error = "dropped"
         else:
             try:
-                async with outside.async_client(timeout=10) as client:
-                    response = await client.post(self.callback_url, json=payload)
+                response = await outside.apost(self.callback_url, json=payload, timeout=10)
                 attempt.status_code = response.status_code
             except httpx.HTTPError as exc:
                 attempt.error = type(exc).__name__

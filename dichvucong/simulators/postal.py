@@ -92,8 +92,7 @@ class PostalSimulator:
     async def send_webhook(self, payload: dict[str, Any]) -> WebhookAttempt:
         attempt = WebhookAttempt(self.callback_url, payload, None)
         try:
-            async with outside.async_client(timeout=10) as client:
-                response = await client.post(self.callback_url, json=payload)
+            response = await outside.apost(self.callback_url, json=payload, timeout=10)
             attempt.status_code = response.status_code
         except httpx.HTTPError as exc:
             attempt.error = type(exc).__name__

@@ -1,4 +1,5 @@
-"""Outside calls share one TLS context instead of loading the CA bundle per call."""
+"""Outside calls: one TLS context, pooled connections (per process for the activity
+threads, per event loop for the API), no cookies carried from one party to another."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import asyncio
 import ssl
 import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -14,12 +16,18 @@ from dichvucong.integrations import http as outside
 
 
 class _Echo(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive, as the gateways and the national portal
+    peers: set[tuple[str, int]] = set()
+
     def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+        self.peers.add(self.client_address)  # one per TCP connection
         length = int(self.headers.get("Content-Length", 0))
         body = self.rfile.read(length)
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
+        self.send_header("Set-Cookie", f"session={self.client_address[1]}; Path=/")
+        self.send_header("X-Cookie-Seen", self.headers.get("Cookie", ""))
         self.end_headers()
         self.wfile.write(body)
 
@@ -29,6 +37,7 @@ class _Echo(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def echo_url() -> Iterator[str]:
+    _Echo.peers = set()
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Echo)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -41,6 +50,7 @@ def echo_url() -> Iterator[str]:
 
 def test_calls_reuse_one_tls_context(echo_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     outside.tls_context.cache_clear()
+    outside.shared_client.cache_clear()
     built: list[ssl.SSLContext] = []
     real = ssl.SSLContext.load_verify_locations
 
@@ -51,14 +61,42 @@ def test_calls_reuse_one_tls_context(echo_url: str, monkeypatch: pytest.MonkeyPa
     monkeypatch.setattr(ssl.SSLContext, "load_verify_locations", counting)
 
     async def async_calls() -> list[int]:
-        answers = []
-        for _ in range(3):
-            async with outside.async_client(timeout=5) as http:
-                answers.append((await http.post(echo_url, json={"n": 1})).status_code)
-        return answers
+        return [(await outside.apost(echo_url, json={"n": 1}, timeout=5)).status_code
+                for _ in range(3)]  # fmt: skip
 
     answers = [outside.post(echo_url, json={"n": i}, timeout=5).status_code for i in range(3)]
     answers += asyncio.run(async_calls())
     assert answers == [200] * 6
     assert len(built) == 1
     assert built[0] is outside.tls_context()
+
+
+def test_synchronous_calls_keep_their_connection_across_threads(echo_url: str) -> None:
+    outside.post(echo_url, json={"warm": True}, timeout=5)
+    with ThreadPoolExecutor(max_workers=4) as threads:
+        bodies = list(threads.map(
+            lambda i: outside.post(echo_url, json={"n": i}, timeout=5).json(), range(40)
+        ))  # fmt: skip
+    assert bodies == [{"n": i} for i in range(40)]  # each answer to its own request
+    # Forty calls from four threads on at most four connections, not forty.
+    assert len(_Echo.peers) <= 5
+
+
+def test_each_event_loop_has_its_own_pooled_client(echo_url: str) -> None:
+    async def calls() -> tuple[object, int]:
+        for i in range(5):
+            assert (await outside.apost(echo_url, json={"n": i}, timeout=5)).json() == {"n": i}
+        return outside.shared_async_client(), len(_Echo.peers)
+
+    first, connections = asyncio.run(calls())
+    assert connections == 1  # five calls, one connection
+    second, _ = asyncio.run(calls())
+    assert second is not first  # a client never outlives the loop it belongs to
+
+
+def test_no_cookie_goes_back_to_any_party(echo_url: str) -> None:
+    first = outside.post(echo_url, json={}, timeout=5)
+    assert "set-cookie" in first.headers
+    again = outside.post(echo_url, json={}, timeout=5)
+    assert again.headers["x-cookie-seen"] == ""
+    assert not outside.shared_client().cookies
