@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -61,6 +62,35 @@ class DevServer:
         except subprocess.TimeoutExpired:
             os.killpg(self.proc.pid, signal.SIGKILL)
             self.proc.wait(10)
+
+
+def drill_settings(tmp_path: Path, server: DevServer, **overrides: object) -> Settings:
+    """A drill's settings: the read model on SQLite in ``tmp_path``, the dev server, a
+    task queue of its own."""
+    return Settings(
+        **{
+            "var_dir": tmp_path,
+            "database_url": f"sqlite:///{tmp_path / 'read-model.db'}",
+            "environment": "test",
+            "secret_key": "drill-secret-0123456789",
+            "temporal_address": server.address,
+            "task_queue": f"drill-{uuid.uuid4().hex[:8]}",
+            **overrides,
+        }
+    )
+
+
+def worker_env(settings: Settings, **extra: str) -> dict[str, str]:
+    """The DVC_* variables that make a worker process use ``settings``' stack."""
+    return {
+        "DVC_VAR_DIR": str(settings.var_dir),
+        "DVC_DATABASE_URL": settings.resolved_database_url,
+        "DVC_ENVIRONMENT": settings.environment,
+        "DVC_SECRET_KEY": settings.secret_key,
+        "DVC_TEMPORAL_ADDRESS": settings.temporal_address,
+        "DVC_TASK_QUEUE": settings.task_queue,
+        **extra,
+    }
 
 
 class WorkerProcess:

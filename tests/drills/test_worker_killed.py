@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import uuid
 from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
@@ -45,7 +44,14 @@ from dichvucong.workflows.messages import (
     IssueResultInput,
 )
 from tests.conftest import free_port
-from tests.drills.support import DevServer, WorkerProcess, bounded_gather, until
+from tests.drills.support import (
+    DevServer,
+    WorkerProcess,
+    bounded_gather,
+    drill_settings,
+    until,
+    worker_env,
+)
 from tests.integrations.portal import add_citizen
 from tests.workflows.harness import RESULT, dossier_input
 from tests.workflows.test_dossier_lifecycle import ISSUER, LEADER, RECEPTION, SPECIALIST
@@ -97,17 +103,10 @@ async def test_kill_9_the_worker_with_cases_in_flight(tmp_path: Path) -> None:
     server = DevServer(tmp_path / "temporal.db", tmp_path / "temporal.log")
     await server.start()
     port, smtp_port = free_port(), free_port()
-    url = f"sqlite:///{tmp_path / 'read-model.db'}"
-    settings = Settings(
-        var_dir=tmp_path,
-        database_url=url,
-        environment="test",
-        secret_key="drill-secret-0123456789",
-        public_base_url=f"http://127.0.0.1:{port}",
-        temporal_address=server.address,
-        task_queue=f"drill-{uuid.uuid4().hex[:8]}",
-        smtp_port=smtp_port,
+    settings = drill_settings(
+        tmp_path, server, public_base_url=f"http://127.0.0.1:{port}", smtp_port=smtp_port
     )
+    url = settings.resolved_database_url
     seed(settings)
     # The project's data converter (payload encryption): the worker encrypts what it stores.
     client: Client = await connect(settings)
@@ -118,17 +117,10 @@ async def test_kill_9_the_worker_with_cases_in_flight(tmp_path: Path) -> None:
     )
     serving = asyncio.create_task(web.serve())
     smtp = start_dev_smtp("127.0.0.1", smtp_port, MailStore(keep=100_000))
-    worker_env = {
-        "DVC_VAR_DIR": str(tmp_path),
-        "DVC_DATABASE_URL": url,
-        "DVC_ENVIRONMENT": "test",
-        "DVC_SECRET_KEY": settings.secret_key,
-        "DVC_PUBLIC_BASE_URL": settings.public_base_url,
-        "DVC_TEMPORAL_ADDRESS": server.address,
-        "DVC_TASK_QUEUE": settings.task_queue,
-        "DVC_SMTP_PORT": str(smtp_port),
-    }
-    first = WorkerProcess(worker_env, tmp_path / "worker-1.log").start()
+    workers_env = worker_env(
+        settings, DVC_PUBLIC_BASE_URL=settings.public_base_url, DVC_SMTP_PORT=str(smtp_port)
+    )
+    first = WorkerProcess(workers_env, tmp_path / "worker-1.log").start()
     second: WorkerProcess | None = None
     payments, postal = app.state.payment_simulator, app.state.postal_simulator
     try:
@@ -201,7 +193,7 @@ async def test_kill_9_the_worker_with_cases_in_flight(tmp_path: Path) -> None:
             first.kill9()
             killed_at = (len(postal.shipments), payments.charges.total())
             await asyncio.sleep(1)
-            second = WorkerProcess(worker_env, tmp_path / "worker-2.log").start()
+            second = WorkerProcess(workers_env, tmp_path / "worker-2.log").start()
             await asyncio.gather(*in_flight)
 
             online_handles = [handles[c] for c in online]

@@ -12,7 +12,6 @@ from __future__ import annotations
 import signal
 import subprocess
 import time
-import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -22,13 +21,12 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowHandle
 
 from dichvucong.seed import seed
-from dichvucong.settings import Settings
 from dichvucong.simulators.national import NationalPortalSimulator
 from dichvucong.simulators.serve import ServerThread
 from dichvucong.temporal_client import connect
 from dichvucong.workflows.dossier import DossierWorkflow
 from dichvucong.workflows.messages import AcceptInput, CaseRules
-from tests.drills.support import DevServer, WorkerProcess, until
+from tests.drills.support import DevServer, WorkerProcess, drill_settings, until, worker_env
 from tests.workflows.harness import dossier_input
 from tests.workflows.test_dossier_lifecycle import RECEPTION
 
@@ -66,29 +64,16 @@ async def test_sigterm_lets_the_running_activity_finish(tmp_path: Path) -> None:
     portal_app = FastAPI()
     portal_app.include_router(national.router, prefix="/_sim/national")
     portal = ServerThread(portal_app).start()
-    url = f"sqlite:///{tmp_path / 'read-model.db'}"
-    settings = Settings(
-        var_dir=tmp_path,
-        database_url=url,
-        environment="test",
-        secret_key="drill-secret-0123456789",
-        temporal_address=server.address,
-        task_queue=f"drill-{uuid.uuid4().hex[:8]}",
-    )
+    settings = drill_settings(tmp_path, server)
     seed(settings)
     worker = WorkerProcess(
-        {
-            "DVC_VAR_DIR": str(tmp_path),
-            "DVC_DATABASE_URL": url,
-            "DVC_ENVIRONMENT": "test",
-            "DVC_SECRET_KEY": settings.secret_key,
-            "DVC_TEMPORAL_ADDRESS": server.address,
-            "DVC_TASK_QUEUE": settings.task_queue,
-            "DVC_NATIONAL_PORTAL_URL": f"{portal.url}/_sim/national",
-            "DVC_NATIONAL_CLIENT_ID": CLIENT_ID,
-            "DVC_NATIONAL_CLIENT_SECRET": SECRET,
-            "DVC_WORKER_GRACEFUL_SHUTDOWN_SECONDS": "20",
-        },
+        worker_env(
+            settings,
+            DVC_NATIONAL_PORTAL_URL=f"{portal.url}/_sim/national",
+            DVC_NATIONAL_CLIENT_ID=CLIENT_ID,
+            DVC_NATIONAL_CLIENT_SECRET=SECRET,
+            DVC_WORKER_GRACEFUL_SHUTDOWN_SECONDS="20",
+        ),
         tmp_path / "worker.log",
     ).start()
     try:
