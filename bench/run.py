@@ -177,6 +177,62 @@ class CpuMeter:
         return {name: round(now[name] - self._start[name], 2) for name in now}
 
 
+class BoxMeter:
+    """What the shared host kept from this machine between two readings: the steal time
+    of /proc/stat (a vCPU ready to run while the hypervisor ran another tenant) and the
+    idle time, as shares of all CPU time. A figure that misses its target in a window
+    with much steal says more about the host than about the code."""
+
+    def __init__(self) -> None:
+        self._start = self._read()
+
+    @staticmethod
+    def _read() -> list[int] | None:
+        try:
+            with open("/proc/stat", encoding="ascii") as stat:
+                fields = stat.readline().split()
+        except OSError:
+            return None
+        return [int(v) for v in fields[1:9]]  # user nice system idle iowait irq softirq steal
+
+    def delta(self) -> list[int]:
+        now = self._read()
+        if now is None or self._start is None:
+            return []
+        return [b - a for a, b in zip(self._start, now, strict=True)]
+
+    @staticmethod
+    def shares(delta: list[int]) -> dict[str, float] | None:
+        if not delta or not sum(delta):
+            return None
+        total = sum(delta)
+        return {"steal": round(delta[7] / total, 3), "idle": round((delta[3] + delta[4]) / total, 3)}
+
+
+class LoopLag:
+    """How late the load generator's own event loop wakes up (a 1 ms sleep, measured
+    over and over): a latency measured while it lagged includes the lag."""
+
+    def __init__(self) -> None:
+        self._lags: list[float] = []
+        self._task = asyncio.get_running_loop().create_task(self._probe())
+
+    async def _probe(self) -> None:
+        while True:
+            t = time.perf_counter()
+            await asyncio.sleep(0.001)
+            self._lags.append((time.perf_counter() - t - 0.001) * 1000)
+
+    def stop(self) -> dict[str, float]:
+        self._task.cancel()
+        lags = self._lags or [0.0]
+        return {"p99": round(_pct(lags, 0.99), 1), "max": round(max(lags), 1)}
+
+
+def _add(total: list[int], delta: list[int]) -> list[int]:
+    return [a + b for a, b in zip(total, delta, strict=True)] if total else list(delta)
+
+
 def _free_port() -> int:
     from tests.conftest import free_port
 
@@ -476,12 +532,13 @@ async def figure_cases(
         seconds = {"ours": 0.0, "bare": 0.0}
         cpu: dict[str, dict[str, float]] = {"ours": {}, "bare": {}}
         settled = {"ours": 0.0, "bare": 0.0}
+        host: dict[str, list[int]] = {"ours": [], "bare": []}
         for block in range(blocks):
             for side in ("ours", "bare"):
                 progress.step(f"2/5 {side} block {block + 1}/{blocks}",
                               (2 * block + (side == "bare")) / (2 * blocks))  # fmt: skip
                 settled[side] += await stack.settle()
-                meter = stack.cpu_meter()
+                meter, box = stack.cpu_meter(), BoxMeter()
                 t0 = time.perf_counter()
                 base = block * per_block
                 jobs = ([_case_via_api(http, citizens[(base + i) % 32], officials, base + i)
@@ -489,6 +546,7 @@ async def figure_cases(
                         else [bare_case(base + i) for i in range(per_block)])  # fmt: skip
                 await _pool(CASE_CONCURRENCY, jobs)
                 seconds[side] += time.perf_counter() - t0
+                host[side] = _add(host[side], box.delta())
                 for name, used in meter.seconds().items():
                     cpu[side][name] = cpu[side].get(name, 0.0) + used
     finally:
@@ -504,6 +562,7 @@ async def figure_cases(
                    "settle_s": {k: round(v, 1) for k, v in settled.items()},
                    "cpu_s_per_case": {side: {k: round(v / cases, 3) for k, v in used.items()}
                                       for side, used in cpu.items()},
+                   "host_cpu_share": {side: BoxMeter.shares(d) for side, d in host.items()},
                    "case_history": counts}), first  # fmt: skip
 
 
@@ -702,7 +761,10 @@ async def figure_latency(
             # Warm-up at the same rate, not measured: connection pools (ours and the
             # database's), prepared statements, page cache — then the measured run.
             await drive(2 * rate, measured=False)
+            box, lags = BoxMeter(), LoopLag()
             achieved = await drive(total, measured=True)
+            host = BoxMeter.shares(box.delta())
+            generator_lag = lags.stop()
             await lean.aclose()
     finally:
         _stop(api)
@@ -712,7 +774,8 @@ async def figure_latency(
     detail.update({"rows": sizes.latency_rows, "offered_req_s": 200,
                    "achieved_req_s": round(achieved, 1), "errors": errors, "warm_up_s": 2,
                    "load_generator": "bench/loadgen.py (keep-alive HTTP/1.1, open loop)",
-                   "inbox_items": inbox_size})  # fmt: skip
+                   "inbox_items": inbox_size, "host_cpu_share": host,
+                   "generator_loop_lag_ms": generator_lag})  # fmt: skip
     return Figure(
         f"3. lookup+inbox p99 at 200 req/s ({label})",
         round(p99, 1),

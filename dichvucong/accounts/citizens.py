@@ -230,7 +230,7 @@ def principal_for_token(db: Database, secret: str, raw: str | None) -> Principal
         claims = read_token(secret, raw)
     except InvalidToken:
         return None
-    with db.session() as session:
+    with db.read_session() as session:
         return load_principal(session, claims.subject)
 
 

@@ -39,6 +39,12 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
         yield session
 
 
+async def get_read_session(request: Request) -> AsyncIterator[Session]:
+    """``get_session`` for an endpoint that only reads (``Database.read_session``)."""
+    with request.app.state.db.read_session() as session:
+        yield session
+
+
 async def get_catalog(request: Request) -> Catalog:
     return request.app.state.catalog
 
@@ -71,6 +77,7 @@ async def get_temporal(request: Request) -> Client:
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 DatabaseDep = Annotated[Database, Depends(get_database)]
 SessionDep = Annotated[Session, Depends(get_session)]
+ReadSessionDep = Annotated[Session, Depends(get_read_session)]
 CatalogDep = Annotated[Catalog, Depends(get_catalog)]
 CalendarDep = Annotated[WorkCalendar, Depends(get_calendar)]
 TemporalDep = Annotated[Client, Depends(get_temporal)]

@@ -38,10 +38,27 @@ class Database:
     def __init__(self, url: str) -> None:
         self.url = url
         self.engine = make_engine(url)
+        # PostgreSQL's READ COMMITTED gives each statement a snapshot of its own, inside a
+        # transaction or not: a read gains nothing from BEGIN and ROLLBACK around it, two
+        # round trips to the server of every request's four (ping, BEGIN, query,
+        # ROLLBACK). On SQLite reads run that way already (the sqlite3 driver begins a
+        # transaction only before a write).
+        self._read_engine = (
+            self.engine.execution_options(isolation_level="AUTOCOMMIT")
+            if self.engine.dialect.name == "postgresql"
+            else self.engine
+        )
 
     @contextmanager
     def session(self) -> Iterator[Session]:
         with Session(self.engine, expire_on_commit=False) as session:
+            yield session
+
+    @contextmanager
+    def read_session(self) -> Iterator[Session]:
+        """A session that only reads (on PostgreSQL without a transaction around its
+        statements: anything it wrote would be committed at once, so write nothing)."""
+        with Session(self._read_engine, expire_on_commit=False) as session:
             yield session
 
     def dispose(self) -> None:

@@ -151,3 +151,40 @@ def test_open_work_on_postgresql(pg_url: str) -> None:
         check_open_work(db)
     finally:
         db.dispose()
+
+
+def test_reads_run_without_a_transaction_around_them(pg_url: str) -> None:
+    """``read_session``: no BEGIN and ROLLBACK round trips around a read on PostgreSQL
+    (READ COMMITTED gives each statement its own snapshot either way); ``session`` keeps
+    its transaction. A row committed meanwhile is seen by the next read."""
+    from psycopg.pq import TransactionStatus
+
+    upgrade(pg_url)
+    db = Database(pg_url)
+    try:
+        with db.session() as writer:
+            writer.add(Dossier(code=f"{AGENCY}-RS-1", procedure_code="LLTP-01",
+                               agency_code=AGENCY, submitted_at=SUBMITTED))  # fmt: skip
+            writer.commit()
+        with db.read_session() as reader, db.session() as usual:
+            count = sa.select(sa.func.count()).select_from(Dossier).where(
+                Dossier.code.like(f"{AGENCY}-RS-%")  # type: ignore[attr-defined]
+            )
+            assert reader.execute(count).scalar_one() == 1
+            assert usual.execute(count).scalar_one() == 1
+            read_conn = reader.connection().connection.dbapi_connection
+            usual_conn = usual.connection().connection.dbapi_connection
+            assert read_conn.info.transaction_status == TransactionStatus.IDLE
+            assert usual_conn.info.transaction_status == TransactionStatus.INTRANS
+            with db.session() as writer:
+                writer.add(Dossier(code=f"{AGENCY}-RS-2", procedure_code="LLTP-01",
+                                   agency_code=AGENCY, submitted_at=SUBMITTED))  # fmt: skip
+                writer.commit()
+            assert reader.execute(count).scalar_one() == 2
+        # Back in the pool, the connection is an ordinary one again.
+        with db.session() as usual:
+            usual.execute(sa.text("SELECT 1"))
+            conn = usual.connection().connection.dbapi_connection
+            assert conn.info.transaction_status == TransactionStatus.INTRANS
+    finally:
+        db.dispose()

@@ -22,6 +22,7 @@ from dichvucong.api.deps import (
     CurrentPrincipal,
     DatabaseDep,
     DocumentStoreDep,
+    ReadSessionDep,
     SessionDep,
     SettingsDep,
     TemporalDep,
@@ -272,7 +273,7 @@ def my_documents(principal: CurrentCitizen, session: SessionDep) -> list[MyDocum
 def get_dossier(
     code: str,
     principal: CurrentPrincipal,
-    session: SessionDep,
+    session: ReadSessionDep,
     catalog: CatalogDep,
     request: Request,
 ) -> DossierPublic:
@@ -359,12 +360,12 @@ async def withdraw(
 
 def _read_visible(db: Any, code: str, principal: Any) -> Dossier:
     """A short session of its own: async routes never hold a connection across an await."""
-    with db.session() as session:
+    with db.read_session() as session:
         return visible_dossier(session, code, principal)
 
 
 def _read_detail(db: Any, catalog: Any, code: str, principal: Any) -> DossierPublic:
-    with db.session() as session:
+    with db.read_session() as session:
         return detail(session, visible_dossier(session, code, principal), catalog, principal)
 
 
@@ -465,7 +466,7 @@ def rate(
 @router.get("/official/inbox", response_model=InboxAnswer)
 def inbox(
     principal: CurrentOfficial,
-    session: SessionDep,
+    session: ReadSessionDep,
     catalog: CatalogDep,
     status: str | None = None,
     procedure: str | None = None,
@@ -575,6 +576,6 @@ def _keep_results(session: Any, owner_id: int, documents: list[DocumentRef]) -> 
 
 @router.get("/lookup", response_model=LookupAnswer)
 def public_lookup(
-    session: SessionDep, catalog: CatalogDep, q: Annotated[str, Query(min_length=1, max_length=300)]
+    session: ReadSessionDep, catalog: CatalogDep, q: Annotated[str, Query(min_length=1, max_length=300)]
 ) -> LookupAnswer:
     return LookupAnswer(results=lookup(session, catalog, q))
