@@ -52,11 +52,22 @@ def shared_async_client() -> httpx.AsyncClient:
     return found
 
 
+# A kept-alive connection the other side closed just as it was reused fails without an
+# answer. Every outside POST of ours can be sent again (idempotency keys, payment
+# references, signed callbacks the receiver deduplicates): once more, on a fresh one.
+
+
 def post(url: str, *, timeout: float | None = None, **request: Any) -> httpx.Response:
     """POST on the process's pooled client; ``timeout`` None waits as long as it takes."""
-    return shared_client().post(url, timeout=timeout, **request)
+    try:
+        return shared_client().post(url, timeout=timeout, **request)
+    except httpx.RemoteProtocolError:
+        return shared_client().post(url, timeout=timeout, **request)
 
 
 async def apost(url: str, *, timeout: float | None = None, **request: Any) -> httpx.Response:
     """POST on the running loop's pooled client."""
-    return await shared_async_client().post(url, timeout=timeout, **request)
+    try:
+        return await shared_async_client().post(url, timeout=timeout, **request)
+    except httpx.RemoteProtocolError:
+        return await shared_async_client().post(url, timeout=timeout, **request)

@@ -100,3 +100,47 @@ def test_no_cookie_goes_back_to_any_party(echo_url: str) -> None:
     again = outside.post(echo_url, json={}, timeout=5)
     assert again.headers["x-cookie-seen"] == ""
     assert not outside.shared_client().cookies
+
+
+class _HangsUpOnReuse(BaseHTTPRequestHandler):
+    """Answers the first request of each connection and hangs up on the second without
+    an answer, as a server does whose keep-alive timer ran out as the request came."""
+
+    protocol_version = "HTTP/1.1"
+    answered = 0
+
+    def handle(self) -> None:
+        self.served_here = 0
+        super().handle()
+
+    def do_POST(self) -> None:  # noqa: N802
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        self.served_here += 1
+        if self.served_here > 1:
+            self.close_connection = True
+            return  # closes without a status line
+        type(self).answered += 1
+        self.send_response(200)
+        self.send_header("Content-Length", "2")
+        self.end_headers()
+        self.wfile.write(b"{}")
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_a_connection_closed_on_reuse_is_retried_once_on_a_fresh_one() -> None:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _HangsUpOnReuse)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/"
+
+    async def twice() -> list[int]:
+        return [(await outside.apost(url, json={}, timeout=5)).status_code for _ in range(2)]
+
+    try:
+        assert [outside.post(url, json={}, timeout=5).status_code for _ in range(2)] == [200, 200]
+        assert asyncio.run(twice()) == [200, 200]
+        assert _HangsUpOnReuse.answered == 4  # each second call on a new connection
+    finally:
+        server.shutdown()
+        server.server_close()
