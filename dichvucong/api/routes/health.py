@@ -4,8 +4,8 @@
 Temporal is down, restarting every API replica would not bring it back. ``/readyz``
 (readiness) says whether this replica can serve a citizen now — the read model, the
 document store and Temporal all answer — so that it is taken out of rotation until they
-do. Neither is behind the reverse proxy (docker-compose.yml): each readiness probe costs
-a query and two round trips, not something to offer the Internet.
+do. The reverse proxy hides both (docker-compose.yml): each readiness probe costs a
+query and two round trips, not something to offer the Internet.
 """
 
 from __future__ import annotations
@@ -58,6 +58,14 @@ async def readyz(request: Request) -> JSONResponse:
     return response
 
 
+class NotReady(Exception):
+    """A dependency answers but cannot serve yet; ``outcome`` is what the probe says."""
+
+    def __init__(self, outcome: str, reason: str) -> None:
+        super().__init__(reason)
+        self.outcome = outcome
+
+
 async def _probe(name: str, answered: Awaitable[object]) -> str:
     """"ok", "timeout", "unavailable" or a ``NotReady`` outcome; the reason goes to the
     log, not to the caller."""
@@ -73,14 +81,6 @@ async def _probe(name: str, answered: Awaitable[object]) -> str:
         log.warning("not_ready check=%s reason=%s: %s", name, type(exc).__name__, exc)
         return "unavailable"
     return "ok"
-
-
-class NotReady(Exception):
-    """A dependency answers but cannot serve yet; ``outcome`` is what the probe says."""
-
-    def __init__(self, outcome: str, reason: str) -> None:
-        super().__init__(reason)
-        self.outcome = outcome
 
 
 def _database_answers(db: Database) -> None:
