@@ -50,7 +50,7 @@ def is_passport(text: str) -> bool:
 
 
 def mask_name(full_name: str) -> str:
-    """ "Nguyễn Văn An" -> "Nguyễn V*** A**": enough to recognise, not to identify."""
+    """ "Nguyễn Văn An" -> "Nguyễn V** A**": enough to recognise, not to identify."""
     parts = full_name.split()
     if not parts:
         return ""

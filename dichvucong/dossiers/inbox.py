@@ -5,46 +5,62 @@ officials' inbox page.
 The inbox is the officials' hottest read (every official, all day; figure 3 of
 ``make bench``). At 91 rows its time went to building the statement (0.2 ms), the ORM's
 execution path around it, and reading each of ~10 columns by name from SQLAlchemy rows
-(≈ 0.8 µs an attribute, 1 ms a page): the statement is built once, runs on the
-session's connection, and each row is unpacked once into a ``WorkItem`` tuple.
+(≈ 0.8 µs an attribute, 1 ms a page): the statements are built once (one per set of
+roles), run on the session's connection, and each row is unpacked once into a
+``WorkItem`` tuple. Whether a role has an action now is asked of the database
+(``json_array_length`` on SQLite and PostgreSQL alike), so no row's state is decoded in
+Python (6 µs a row) and the rows of other roles' steps never leave the database.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import bindparam
+from sqlalchemy import bindparam, false, func, or_
 from sqlalchemy import select as sa_select
 from sqlmodel import Session
 
 from dichvucong.db.models import Dossier
 from dichvucong.dossiers.views import OPEN_STATUSES, WorkItem
 
-_OPEN_WORK: Any = (
-    sa_select(
-        Dossier.code,
-        Dossier.status,
-        Dossier.procedure_code,
-        Dossier.agency_code,
-        Dossier.submitted_at,
-        Dossier.due_at,
-        Dossier.overdue,
-        Dossier.current_step,
-        Dossier.applicant_name,
-        # Only the allowed actions of the workflow state, not the form data.
-        Dossier.state["allowed_actions"].label("allowed"),  # type: ignore[index]
-    )
-    .where(
-        Dossier.agency_code == bindparam("agency"),
-        Dossier.status.in_(bindparam("statuses", expanding=True)),  # type: ignore[attr-defined]
-    )
-    .order_by(
-        Dossier.due_at.is_(None),  # type: ignore[union-attr]
-        Dossier.due_at,
-        Dossier.submitted_at,
-    )
+_COLUMNS = (
+    Dossier.code,
+    Dossier.status,
+    Dossier.procedure_code,
+    Dossier.agency_code,
+    Dossier.submitted_at,
+    Dossier.due_at,
+    Dossier.overdue,
+    Dossier.current_step,
+    Dossier.applicant_name,
 )
+
+
+def _has_action(role: str) -> Any:
+    # ``allowed_actions`` maps a role to the list of its actions now (``DossierState``).
+    actions = Dossier.state["allowed_actions"][role]  # type: ignore[index]
+    return func.json_array_length(actions) > 0
+
+
+@lru_cache(maxsize=64)
+def _open_work_statement(roles: frozenset[str]) -> Any:
+    """The work list of an agency for ``roles``; ``agency`` and ``statuses`` are bound."""
+    acts = or_(*(_has_action(role) for role in sorted(roles))) if roles else false()
+    return (
+        sa_select(*_COLUMNS)
+        .where(
+            Dossier.agency_code == bindparam("agency"),
+            Dossier.status.in_(bindparam("statuses", expanding=True)),  # type: ignore[attr-defined]
+            acts,
+        )
+        .order_by(
+            Dossier.due_at.is_(None),  # type: ignore[union-attr]
+            Dossier.due_at,
+            Dossier.submitted_at,
+        )
+    )
 
 
 def open_work(
@@ -56,7 +72,7 @@ def open_work(
     overdue: bool | None = None,
 ) -> list[WorkItem]:
     """The agency's open dossiers on which one of ``roles`` has an action now."""
-    statement = _OPEN_WORK
+    statement = _open_work_statement(frozenset(roles))
     if procedure:
         statement = statement.where(Dossier.procedure_code == procedure)
     if overdue is not None:
@@ -67,9 +83,4 @@ def open_work(
         .execute(statement, {"agency": agency_code, "statuses": list(OPEN_STATUSES)})
         .all()
     )
-    wanted = tuple(roles)
-    items: list[WorkItem] = []
-    for *columns, allowed in rows:
-        if allowed and any(allowed.get(role) for role in wanted):
-            items.append(WorkItem(*columns))
-    return items
+    return [WorkItem(*columns) for columns in rows]

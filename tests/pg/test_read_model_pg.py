@@ -188,3 +188,14 @@ def test_reads_run_without_a_transaction_around_them(pg_url: str) -> None:
             assert conn.info.transaction_status == TransactionStatus.INTRANS
     finally:
         db.dispose()
+
+
+def test_lookup_on_postgresql(pg_url: str) -> None:
+    from tests.db.test_lookup import check_lookup
+
+    upgrade(pg_url)
+    db = Database(pg_url)
+    try:
+        check_lookup(db)
+    finally:
+        db.dispose()
