@@ -4,6 +4,7 @@ transitions, dossier codes under concurrency."""
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
@@ -142,15 +143,20 @@ def test_allocate_code_under_concurrency(pg_url: str) -> None:
         db.dispose()
 
 
-def test_open_work_on_postgresql(pg_url: str) -> None:
-    from tests.db.test_open_work import check_open_work
-
+def _check_on_postgresql(pg_url: str, check: Callable[[Database], None]) -> None:
+    """Run a read-model check written for SQLite (tests/db) on a migrated PostgreSQL."""
     upgrade(pg_url)
     db = Database(pg_url)
     try:
-        check_open_work(db)
+        check(db)
     finally:
         db.dispose()
+
+
+def test_open_work_on_postgresql(pg_url: str) -> None:
+    from tests.db.test_open_work import check_open_work
+
+    _check_on_postgresql(pg_url, check_open_work)
 
 
 def test_reads_run_without_a_transaction_around_them(pg_url: str) -> None:
@@ -193,9 +199,4 @@ def test_reads_run_without_a_transaction_around_them(pg_url: str) -> None:
 def test_lookup_on_postgresql(pg_url: str) -> None:
     from tests.db.test_lookup import check_lookup
 
-    upgrade(pg_url)
-    db = Database(pg_url)
-    try:
-        check_lookup(db)
-    finally:
-        db.dispose()
+    _check_on_postgresql(pg_url, check_lookup)
