@@ -27,6 +27,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import traceback
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -506,6 +507,9 @@ async def figure_cases(
         officials = await _officials(stack, setup)
     http = LeanClient(stack.base, timeout=45)
     try:
+        # Figure 1's cases are still running their first tasks: on a slow host the warm-up
+        # case's first update would queue behind hundreds of them, past the timeout.
+        drained = await stack.settle()
         first = await _case_via_api(http, citizens[0], officials, -1)  # warm up, and measured
         counts = await history_counts(stack, first)
         from bench.bare import spread
@@ -559,7 +563,8 @@ async def figure_cases(
                   {"ours_per_s": round(ours, 2), "bare_per_s": round(bare_rate, 2),
                    "cases": cases, "blocks": blocks, "concurrency": CASE_CONCURRENCY,
                    "bare_shape": {"regular_and_local_per_step": shapes},
-                   "settle_s": {k: round(v, 1) for k, v in settled.items()},
+                   "settle_s": {"before_warm_up": drained,
+                                **{k: round(v, 1) for k, v in settled.items()}},
                    "cpu_s_per_case": {side: {k: round(v / cases, 3) for k, v in used.items()}
                                       for side, used in cpu.items()},
                    "host_cpu_share": {side: BoxMeter.shares(d) for side, d in host.items()},
@@ -893,7 +898,8 @@ async def run(sizes: Sizes, only: set[str], out: Path) -> list[Figure]:
                                     "ratio",
                                     "≥ 0.7",
                                     False,
-                                    {"error": f"{type(exc).__name__}: {exc}"[:300]},
+                                    {"error": f"{type(exc).__name__}: {exc}"[:300],
+                                     "where": _where(exc)},
                                 ),
                                 None,
                             )
@@ -940,13 +946,24 @@ async def run(sizes: Sizes, only: set[str], out: Path) -> list[Figure]:
     except BaseException:
         sys.stderr.write(f"\nbench failed; logs kept in {root}\n")
         raise
-    shutil.rmtree(root, ignore_errors=True)
+    if any("error" in f.detail for f in figures):
+        # A figure that failed is diagnosed from the worker's and the API's logs.
+        sys.stderr.write(f"a figure failed; logs kept in {root}\n")
+    else:
+        shutil.rmtree(root, ignore_errors=True)
     extra["loadavg_end"] = [round(x, 2) for x in os.getloadavg()]
     out.write_text(json.dumps({
         "when": datetime.now(UTC).isoformat(timespec="seconds"), "machine": machine(),
         "sizes": sizes.__dict__, "figures": [f.__dict__ for f in figures], **extra,
     }, indent=2, ensure_ascii=False, default=str))  # fmt: skip
     return figures
+
+
+def _where(exc: BaseException) -> str:
+    """The innermost frame of the bench's own code that the failure passed through."""
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if "/bench/" in f.filename]
+    last = frames[-1] if frames else None
+    return f"{Path(last.filename).name}:{last.lineno} {last.line}" if last else "?"
 
 
 def table(figures: list[Figure]) -> str:
