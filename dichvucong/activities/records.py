@@ -16,7 +16,13 @@ from temporalio import activity
 
 from dichvucong.activities.contracts import DossierSnapshot, TransitionRecord
 from dichvucong.db.engine import Database
-from dichvucong.db.models import Dossier, DossierDocument, DossierEvent, utcnow
+from dichvucong.db.models import (
+    Dossier,
+    DossierDocument,
+    DossierEvent,
+    acting_roles,
+    utcnow,
+)
 
 SNAPSHOT_COLUMNS = tuple(f for f in DossierSnapshot.__dataclass_fields__ if f != "state")
 
@@ -57,6 +63,7 @@ class RecordActivities:
             values = _snapshot_values(record.snapshot)
             # Merge: the API keeps its own keys there (fee lines) that the workflow does not send.
             values["state"] = {**(current.state or {}), **values["state"]}
+            values["acting_roles"] = acting_roles(values["state"])
             conn.execute(_DOSSIER_UPDATE,
                          {**values, "last_seq": seq, "updated_at": utcnow(), "c": code, "s": seq})  # fmt: skip
         conn.execute(_EVENT_INSERT, {

@@ -7,9 +7,11 @@ The inbox is the officials' hottest read (every official, all day; figure 3 of
 execution path around it, and reading each of ~10 columns by name from SQLAlchemy rows
 (≈ 0.8 µs an attribute, 1 ms a page): the statements are built once (one per set of
 roles), run on the session's connection, and each row is unpacked once into a
-``WorkItem`` tuple. Whether a role has an action now is asked of the database
-(``json_array_length`` on SQLite and PostgreSQL alike), so no row's state is decoded in
-Python (6 µs a row) and the rows of other roles' steps never leave the database.
+``WorkItem`` tuple. Whether a role has an action now is asked of the database, so the
+rows of other roles' steps never leave it, and asked of ``Dossier.acting_roles``, not
+of the state: with a realistic state (about 1 KB of JSON a dossier) PostgreSQL's
+``state -> 'allowed_actions'`` cost 1.3 ms of an inbox's 2.6 ms in the database, and no
+row's state is decoded in Python either (6 µs a row).
 """
 
 from __future__ import annotations
@@ -18,11 +20,11 @@ from collections.abc import Iterable
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import bindparam, false, func, or_
+from sqlalchemy import bindparam, false, or_
 from sqlalchemy import select as sa_select
 from sqlmodel import Session
 
-from dichvucong.db.models import Dossier
+from dichvucong.db.models import Dossier, acting_role_marker
 from dichvucong.dossiers.views import OPEN_STATUSES, WorkItem
 
 _COLUMNS = (
@@ -39,9 +41,8 @@ _COLUMNS = (
 
 
 def _has_action(role: str) -> Any:
-    # ``allowed_actions`` maps a role to the list of its actions now (``DossierState``).
-    actions = Dossier.state["allowed_actions"][role]  # type: ignore[index]
-    return func.json_array_length(actions) > 0
+    # ``acting_roles`` lists the roles of ``state["allowed_actions"]`` that have actions.
+    return Dossier.acting_roles.contains(acting_role_marker(role), autoescape=True)  # type: ignore[attr-defined]
 
 
 @lru_cache(maxsize=64)

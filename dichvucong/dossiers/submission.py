@@ -39,6 +39,7 @@ from dichvucong.db.models import (
     Dossier,
     DossierDocument,
     StoredDocument,
+    acting_roles,
     utcnow,
 )
 from dichvucong.documents.media import UnsafeDocument, UnsupportedMediaType
@@ -442,7 +443,9 @@ class SubmissionService:
         try:
             with self.db.engine.begin() as conn:
                 dossier.code = allocate_code(conn, dossier.agency_code, dossier.submitted_at)
-                conn.execute(_INSERT_DOSSIER, {c: getattr(dossier, c) for c in _DOSSIER_COLUMNS})
+                values = {c: getattr(dossier, c) for c in _DOSSIER_COLUMNS}
+                values["acting_roles"] = acting_roles(dossier.state)  # no ORM event on Core
+                conn.execute(_INSERT_DOSSIER, values)
                 # Listed at once; the workflow's first transition finds them and adds nothing.
                 rows = [
                     DossierDocument(dossier_code=dossier.code, kind="submitted", slot=doc.slot,

@@ -286,6 +286,31 @@ async def test_retry_that_starts_the_workflow_first_keeps_the_dossier(
             assert session.exec(select(func.count()).select_from(CitizenDocument)).one() == 1
 
 
+async def test_a_new_dossier_is_in_the_reception_inbox_before_its_workflow_runs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The API writes the row with Core, not the ORM: it derives the inbox's filter
+    itself, so the dossier is not invisible to reception until its first transition."""
+    real_start = submission.start_dossier_workflow
+    roles_before_start: list[str] = []
+
+    async with portal(tmp_path) as p:
+
+        async def look_then_start(client: Client, settings: Settings, inp: DossierInput) -> None:
+            with p.db.session() as session:
+                row = session.get(Dossier, inp.dossier_code)
+                assert row is not None
+                roles_before_start.append(row.acting_roles)
+            await real_start(client, settings, inp)
+
+        await p.register()
+        citizen = await p.login("075203001234")
+        monkeypatch.setattr(submission, "start_dossier_workflow", look_then_start)
+        answer = await p.submit(citizen, key="inbox-at-once")
+        assert answer.status_code == 201, answer.text
+        assert roles_before_start == ["|citizen|reception|"]
+
+
 async def test_temporal_down_refuses_the_submission_and_keeps_nothing(tmp_path: Path) -> None:
     async with portal(tmp_path) as p:
         await p.register()

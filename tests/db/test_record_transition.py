@@ -12,6 +12,7 @@ from dichvucong.activities.contracts import DossierSnapshot, TransitionRecord
 from dichvucong.activities.records import RecordActivities
 from dichvucong.db.engine import Database
 from dichvucong.db.models import Dossier, DossierDocument, DossierEvent
+from dichvucong.dossiers.inbox import open_work
 from dichvucong.workflows.messages import DocumentRef
 
 AGENCY = "000.00.12.H19"
@@ -74,3 +75,22 @@ def test_a_case_started_outside_the_api_gets_its_row(db: Database) -> None:
         assert row is not None
         assert (row.status, row.last_seq, row.state) == ("SUBMITTED", 0, {"seq": 0})
         assert row.submitted_at == SUBMITTED and row.channel == "online"
+
+
+def test_the_inbox_follows_the_recorded_allowed_actions(db: Database) -> None:
+    records = RecordActivities(db)
+    with db.session() as session:
+        session.add(Dossier(code=CODE, procedure_code="ly-lich-tu-phap", agency_code=AGENCY,
+                            submitted_at=SUBMITTED, state={"fee_lines": []}))  # fmt: skip
+        session.commit()
+    for seq, role in enumerate(["reception", "specialist"]):
+        record = _record(seq, "PROCESSING", docs=0)
+        state = {"allowed_actions": {role: ["approve"], "citizen": []}}
+        assert records.record_transition(
+            replace(record, snapshot=replace(record.snapshot, state=state))
+        )
+        with db.session() as session:
+            assert [w.code for w in open_work(session, AGENCY, [role])] == [CODE]
+            others = {"reception", "specialist"} - {role}
+            assert open_work(session, AGENCY, sorted(others)) == []
+            assert open_work(session, AGENCY, ["citizen"]) == []
