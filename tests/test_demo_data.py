@@ -7,7 +7,7 @@ from pathlib import Path
 
 from sqlmodel import select
 
-from dichvucong.db.models import Dossier
+from dichvucong.db.models import Dossier, acting_roles
 from dichvucong.demo_data import generate
 
 from .api.portal import portal
@@ -25,6 +25,11 @@ async def test_demo_cases_of_every_kind(tmp_path: Path) -> None:
         statuses = {row.status for row in rows}
         assert {"SUBMITTED", "PROCESSING", "COMPLETED"} <= statuses
         assert len(statuses) >= 6
+        # Every writer on the way (the ORM, the workflow's records) keeps the inbox's filter
+        # true to the state, and the open cases wait for someone.
+        assert all(row.acting_roles == acting_roles(row.state) for row in rows)
+        assert any("|reception|" in row.acting_roles for row in rows)
+        assert all(row.acting_roles == "" for row in rows if row.status == "COMPLETED")
         # paper dossiers entered weeks after reception are overdue at once (their timer
         # fires right after reception; the worker records it a moment later)
         assert summary.created["overdue"] > 0
