@@ -25,12 +25,16 @@ def test_roles_with_actions_only_sorted_between_bars() -> None:
     assert acting_roles(None) == ""
 
 
-def test_orm_writes_keep_the_column_true_to_the_state(db: Database) -> None:
+def _add_open(db: Database, status: str, allowed: dict[str, list[str]]) -> None:
+    """Dossier "d1" of AGENCY, written through the ORM."""
     with db.session() as session:
         session.add(Dossier(code="d1", procedure_code="p", agency_code=AGENCY, submitted_at=T0,
-                            status="SUBMITTED",
-                            state={"allowed_actions": {"reception": ["accept"]}}))  # fmt: skip
+                            status=status, state={"allowed_actions": allowed}))  # fmt: skip
         session.commit()
+
+
+def test_orm_writes_keep_the_column_true_to_the_state(db: Database) -> None:
+    _add_open(db, "SUBMITTED", {"reception": ["accept"]})
     with db.session() as session:
         assert [w.code for w in open_work(session, AGENCY, ["reception"])] == ["d1"]
         row = session.get(Dossier, "d1")
@@ -43,11 +47,7 @@ def test_orm_writes_keep_the_column_true_to_the_state(db: Database) -> None:
 
 
 def test_a_role_is_matched_whole_not_as_a_prefix_or_a_pattern(db: Database) -> None:
-    with db.session() as session:
-        session.add(Dossier(code="d1", procedure_code="p", agency_code=AGENCY, submitted_at=T0,
-                            status="PROCESSING",
-                            state={"allowed_actions": {"lanh_dao_so": ["approve"]}}))  # fmt: skip
-        session.commit()
+    _add_open(db, "PROCESSING", {"lanh_dao_so": ["approve"]})
     with db.session() as session:
         assert open_work(session, AGENCY, ["lanh_dao"]) == []
         assert open_work(session, AGENCY, ["lanh%"]) == []
