@@ -154,8 +154,9 @@ def acting_role_marker(role: str) -> str:
 @event.listens_for(Dossier, "before_insert")
 @event.listens_for(Dossier, "before_update")
 def _derive_acting_roles(_mapper: Any, _connection: Any, dossier: Dossier) -> None:
-    # Every ORM write keeps the column true to the state; the Core writers
-    # (``activities.records``, the benchmark's bulk load) call ``acting_roles`` themselves.
+    # Every ORM write keeps the column true to the state; the Core writers (the
+    # submission's insert, ``activities.records``, the benchmark's bulk load) call
+    # ``acting_roles`` themselves.
     dossier.acting_roles = acting_roles(dossier.state)
 
 

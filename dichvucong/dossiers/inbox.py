@@ -9,9 +9,10 @@ execution path around it, and reading each of ~10 columns by name from SQLAlchem
 roles), run on the session's connection, and each row is unpacked once into a
 ``WorkItem`` tuple. Whether a role has an action now is asked of the database, so the
 rows of other roles' steps never leave it, and asked of ``Dossier.acting_roles``, not
-of the state: with a realistic state (about 1 KB of JSON a dossier) PostgreSQL's
-``state -> 'allowed_actions'`` cost 1.3 ms of an inbox's 2.6 ms in the database, and no
-row's state is decoded in Python either (6 µs a row).
+of the state's JSON, which the database parses again for every open row: with states of
+the workflow's size, ``open_work`` over 100,000 dossiers took 1.32 ms on PostgreSQL
+filtering on ``state -> 'allowed_actions'`` and 0.71–0.90 ms on the column (SQLite
+0.49–0.62 and 0.30–0.43 ms). No row's state is decoded in Python either (6 µs a row).
 """
 
 from __future__ import annotations

@@ -55,7 +55,11 @@ def test_a_role_is_matched_whole_not_as_a_prefix_or_a_pattern(db: Database) -> N
 
 
 def test_migration_0006_fills_the_column_for_existing_rows(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'old.db'}"
+    check_migration_0006(f"sqlite:///{tmp_path / 'old.db'}")
+
+
+def check_migration_0006(url: str) -> None:
+    """Rows written before 0006, on an empty database at ``url``, get their roles."""
     upgrade(url, "0005")
     engine = make_engine(url)
     states = {

@@ -200,3 +200,9 @@ def test_lookup_on_postgresql(pg_url: str) -> None:
     from tests.db.test_lookup import check_lookup
 
     _check_on_postgresql(pg_url, check_lookup)
+
+
+def test_migration_0006_fills_acting_roles_on_postgresql(pg_url: str) -> None:
+    from tests.db.test_acting_roles import check_migration_0006
+
+    check_migration_0006(pg_url)

@@ -5,8 +5,8 @@ Revises: 0005
 Create Date: 2026-12-04
 
 The inbox filtered on ``state -> 'allowed_actions'``, which PostgreSQL's ``json`` and
-SQLite parse again for every open row at every read (1.3 ms of an inbox's 2.6 ms in
-PostgreSQL with realistic states). The column holds the same answer as text; existing
+SQLite parse again for every open row at every read (``open_work`` over 100,000
+dossiers: 1.32 ms on PostgreSQL, 0.71–0.90 ms on the column). The column holds the same answer as text; existing
 rows get it from their state here. Workers of an earlier release do not write it: a
 dossier they move during a rolling deploy keeps its previous inbox until its next
 transition (docs/scaling.md).
