@@ -6,10 +6,10 @@ Create Date: 2026-12-04
 
 The inbox filtered on ``state -> 'allowed_actions'``, which PostgreSQL's ``json`` and
 SQLite parse again for every open row at every read (``open_work`` over 100,000
-dossiers: 1.32 ms on PostgreSQL, 0.71–0.90 ms on the column). The column holds the same answer as text; existing
-rows get it from their state here. Workers of an earlier release do not write it: a
-dossier they move during a rolling deploy keeps its previous inbox until its next
-transition (docs/scaling.md).
+dossiers: 1.32 ms on PostgreSQL, 0.71–0.90 ms on the column). The column holds the
+same answer as text; existing rows get it from their state here. Workers of an earlier
+release do not write it: a dossier they move during a rolling deploy keeps its previous
+inbox until its next transition (docs/scaling.md).
 """
 
 from collections.abc import Sequence
