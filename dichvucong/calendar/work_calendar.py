@@ -40,9 +40,13 @@ from dichvucong.calendar.announced import (
 )
 
 VN_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
-# Years a date from outside may name: the calendar tables and date arithmetic stay far
-# from datetime's limits (a request for year 9999 + 1 day would overflow).
-SUPPORTED_YEARS = range(1900, 2201)
+# Years a date from outside may name: those the ``holidays`` package knows Vietnam's
+# holidays for (1901–2100 in holidays 0.109). Outside them ``holidays.VN`` is silently
+# empty, so every weekday, 2/9 included, would count as a working day. This also keeps
+# the date arithmetic far from datetime's limits (year 9999 + 1 day would overflow).
+SUPPORTED_YEARS = range(
+    getattr(holidays.VN, "start_year", 1901), getattr(holidays.VN, "end_year", 2100) + 1
+)
 
 DEFAULT_OFFICE_HOURS: tuple[tuple[time, time], ...] = (
     (time(7, 0), time(11, 30)),

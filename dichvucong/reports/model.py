@@ -12,7 +12,7 @@ from sqlmodel import Session
 from dichvucong.calendar import WorkCalendar
 from dichvucong.catalog import Catalog
 from dichvucong.db.engine import Database
-from dichvucong.stats import Indicators, Period, compute_statistics, report_period
+from dichvucong.stats import Indicators, Period, report_period, scoped_statistics
 
 Kind = Literal["int", "percent", "days"]
 PROVINCE_SHEET = "Toàn tỉnh"
@@ -70,6 +70,7 @@ ROWS: tuple[Row, ...] = (
     Row("feedback_answered", "  - Đã trả lời", "int"),
     Row("feedback_answered_on_time", "  - Trả lời đúng hạn", "int"),
     Row("feedback_overdue", "  - Quá hạn chưa trả lời", "int"),
+    Row("feedback_not_yet_due", "  - Chưa đến hạn trả lời", "int"),
     Row("feedback_on_time_rate", "Tỷ lệ phản ánh, kiến nghị trả lời đúng hạn", "percent"),
 )
 
@@ -90,6 +91,8 @@ NOT_COMPUTED: tuple[str, ...] = (
     "Tỷ lệ đồng bộ lên Cổng DVC quốc gia tính theo xác nhận của Cổng quốc gia lưu trong hệ "
     "thống này (lần gửi hồ sơ đầu tiên); hồ sơ bị từ chối hoặc chưa gửi được không tính. Số "
     "liệu Cổng quốc gia công bố có thể chênh lệch nếu Cổng xử lý dữ liệu chậm.",
+    "Tỷ lệ phản ánh, kiến nghị trả lời đúng hạn tính trên số phản ánh đã rõ kết quả (đã trả "
+    "lời, hoặc quá hạn chưa trả lời); phản ánh chưa đến hạn trả lời không tính.",
 )
 
 
@@ -140,11 +143,12 @@ def build_report(
         raise ValueError(f"không có cơ quan mã {agency}")
     period = report_period(year, quarter)
     codes = [agency] if agency else sorted(catalog.agencies)
-    stats = compute_statistics(
+    stats = scoped_statistics(
         db,
         period,
+        scope=None if agency is None else codes,
+        listed=codes,
         calendar=calendar,
-        agencies=None if agency is None else codes,
         now=now,
         progress=progress,
     )

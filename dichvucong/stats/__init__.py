@@ -6,6 +6,8 @@ from dichvucong.stats.indicators import (
     Statistics,
     compute_statistics,
     province_rates,
+    province_statistics,
+    scoped_statistics,
 )
 from dichvucong.stats.periods import (
     Period,
@@ -28,8 +30,10 @@ __all__ = [
     "date_range",
     "requested_period",
     "province_rates",
+    "province_statistics",
     "quarter_period",
     "report_period",
+    "scoped_statistics",
     "year_period",
     "year_to_date",
 ]

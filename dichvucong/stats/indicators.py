@@ -31,7 +31,10 @@ Period rules (``Period`` is half-open [start, end), Vietnam time):
 * satisfaction = 100 % − (late rate + share with complaints), the Decision 766
   formula (floored at 0); ratings are reported beside it;
 * feedback: received in the period; answered on time = answered no later than
-  its due moment; overdue = unanswered past its due moment.
+  its due moment; overdue = unanswered past its due moment (at min(end, now));
+  not yet due = unanswered and not overdue. The on-time rate counts only the
+  feedback whose outcome is known (answered, or overdue): an unanswered item
+  still within its 3 working days has failed nothing yet.
 
 Rates are fractions (0–1) or ``None`` when the denominator is 0.
 """
@@ -108,6 +111,7 @@ class Indicators:
     feedback_answered: int = 0
     feedback_answered_on_time: int = 0
     feedback_overdue: int = 0
+    feedback_not_yet_due: int = 0
 
     def __add__(self, other: Indicators) -> Indicators:
         return Indicators(
@@ -178,7 +182,11 @@ class Indicators:
 
     @property
     def feedback_on_time_rate(self) -> float | None:
-        return _ratio(self.feedback_answered_on_time, self.feedback_received)
+        """Answered on time, over the feedback whose outcome is known (answered or
+        overdue); feedback still within its deadline is neither a success nor a failure."""
+        return _ratio(
+            self.feedback_answered_on_time, self.feedback_answered + self.feedback_overdue
+        )
 
     def as_dict(self) -> dict[str, Any]:
         values: dict[str, Any] = {f.name: getattr(self, f.name) for f in fields(self)}
@@ -396,6 +404,7 @@ def compute_statistics(
             FB.answered_at.is_not(None), FB.due_at.is_not(None), FB.answered_at <= FB.due_at
         )
         late_open = sa.and_(FB.answered_at.is_(None), FB.due_at.is_not(None), FB.due_at < cutoff)
+        not_yet_due = sa.and_(FB.answered_at.is_(None), sa.not_(late_open))
         extra = [FB.agency_code.in_(list(agencies))] if agencies is not None else []
         stmt = (
             sa.select(
@@ -404,16 +413,18 @@ def compute_statistics(
                 _count(FB.answered_at.is_not(None)),
                 _count(on_time),
                 _count(late_open),
+                _count(not_yet_due),
             )
             .where(received, *extra)
             .group_by(FB.agency_code)
         )
-        for agency, n, answered, in_time, overdue in conn.execute(stmt):
+        for agency, n, answered, in_time, overdue, not_due in conn.execute(stmt):
             target = get(agency)
             target.feedback_received = int(n)
             target.feedback_answered = int(answered)
             target.feedback_answered_on_time = int(in_time)
             target.feedback_overdue = int(overdue)
+            target.feedback_not_yet_due = int(not_due)
 
     def processing(conn: Connection) -> None:
         assert calendar is not None
@@ -442,6 +453,46 @@ def compute_statistics(
         for agency in agencies:
             get(agency)
     return stats
+
+
+def province_statistics(
+    db: Database | Session | Connection,
+    period: Period,
+    *,
+    listed: Collection[str] = (),
+    calendar: WorkCalendar | None = None,
+    now: datetime | None = None,
+    progress: Progress | None = None,
+) -> Statistics:
+    """The province's statistics, the one definition every page, API and report uses:
+    every agency's dossiers and feedback, including agencies no longer in the catalog
+    (their dossiers were received and decided here and still count), with each agency
+    of ``listed`` (the catalog's) present, with zeros, even when it has no data."""
+    stats = compute_statistics(db, period, calendar=calendar, now=now, progress=progress)
+    for agency in listed:
+        stats.by_agency.setdefault(agency, Indicators())
+    return stats
+
+
+def scoped_statistics(
+    db: Database | Session | Connection,
+    period: Period,
+    *,
+    scope: Collection[str] | None,
+    listed: Collection[str] = (),
+    calendar: WorkCalendar | None = None,
+    now: datetime | None = None,
+    progress: Progress | None = None,
+) -> Statistics:
+    """Statistics of a supervisor's scope: the province (``province_statistics``) when
+    ``scope`` is None, else exactly the agencies of ``scope``."""
+    if scope is None:
+        return province_statistics(
+            db, period, listed=listed, calendar=calendar, now=now, progress=progress
+        )
+    return compute_statistics(
+        db, period, calendar=calendar, agencies=scope, now=now, progress=progress
+    )
 
 
 def _processing_days(
@@ -511,7 +562,7 @@ def province_rates(
     """What the public home page shows: the province's satisfaction and on-time
     rates in percent (0–100, two decimals; 0.0 when nothing was resolved) and
     the counts behind them, over the current year by default."""
-    total = compute_statistics(db, period or year_to_date()).total
+    total = province_statistics(db, period or year_to_date()).total
     return {
         "satisfaction": round((total.satisfaction_rate or 0.0) * 100, 2),
         "on_time": round((total.on_time_rate or 0.0) * 100, 2),

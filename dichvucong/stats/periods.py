@@ -60,16 +60,26 @@ def current_quarter(now: datetime | None = None) -> Period:
     return quarter_period(local.year, (local.month - 1) // 3 + 1)
 
 
-def requested_period(
-    first: date | None, last: date | None, now: datetime | None = None
-) -> Period:
-    """The period a supervisor asked for: this quarter when neither day is given, else
-    [first or 1 January, last or today]. PeriodError when ``last`` is before ``first`` or
-    a day is outside SUPPORTED_YEARS."""
+def requested_period(first: date | None, last: date | None, now: datetime | None = None) -> Period:
+    """The period a supervisor asked for: this quarter when neither day is given; with
+    one day only, the period stays in that day's year: from 1 January of ``last``'s
+    year, or up to 31 December of ``first``'s year (today, if today falls between).
+    PeriodError when ``last`` is before ``first`` or a day is outside SUPPORTED_YEARS."""
     if first is None and last is None:
         return current_quarter(now)
     today = (now or datetime.now(UTC)).astimezone(VN_TZ).date()
-    return date_range(first or date(today.year, 1, 1), last or today)
+    if first is None:
+        assert last is not None
+        first = date(last.year, 1, 1)
+    elif last is None:
+        last = _default_last(first, today)
+    return date_range(first, last)
+
+
+def _default_last(first: date, today: date) -> date:
+    """Up to today within ``first``'s year; a period in another year runs to its end."""
+    year_end = date(first.year, 12, 31)
+    return today if first <= today < year_end else year_end
 
 
 def year_to_date(now: datetime | None = None) -> Period:

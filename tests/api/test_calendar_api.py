@@ -113,4 +113,4 @@ def test_absurd_moments_and_amounts_are_a_422_problem(
 def test_days_outside_the_supported_years_are_a_422_problem(client: TestClient) -> None:
     response = client.get("/api/v1/calendar/days", params={"from": "9999-01-01", "to": "9999-01-31"})
     assert response.status_code == 422
-    assert response.json()["detail"] == "Ngày phải trong các năm 1900–2200."
+    assert response.json()["detail"] == "Ngày phải trong các năm 1901–2100."

@@ -120,12 +120,14 @@ async def test_register_submit_and_look_up(live: LivePortal, tmp_path: Path, dev
         await check_a11y(page, "dossier detail")
         await no_horizontal_scroll(page, "dossier detail")
 
-        # The appointment slip (another part of the portal; skipped until it lands).
+        # The appointment slip (form 01): its dossier code, the applicant, the QR code.
         slip = await page.goto(live.url(f"/ho-so/{code}/phieu-hen"))
-        assert slip is not None
-        if slip.status != 404:
-            assert slip.status == 200
-            assert code in await page.content()
+        assert slip is not None and slip.status == 200
+        assert await page.inner_text("main h1") == "GIẤY TIẾP NHẬN HỒ SƠ VÀ HẸN TRẢ KẾT QUẢ"
+        assert (await page.inner_text("main .code")).strip() == code
+        assert "Nguyễn Văn An" in await page.inner_text("main")
+        qr_alt = await page.get_attribute(".qr-box img", "alt")
+        assert qr_alt == f"Mã QR tra cứu hồ sơ {code}"
 
         # Public lookup, signed out: by code and by CCCD; the name is masked.
         await context.clear_cookies()

@@ -334,6 +334,7 @@ EXPECTED_A = dict(
     feedback_answered=1,
     feedback_answered_on_time=1,
     feedback_overdue=0,
+    feedback_not_yet_due=1,  # F2: due 1/7 09:00, after the end of Q2
 )
 PROCESSING_DAYS_A = 2.125 + 2.25 + 10.375 + 3.0 + 1.0 + 6.0  # 24.75
 EXPECTED_B = dict(
@@ -363,5 +364,6 @@ EXPECTED_B = dict(
     feedback_answered=1,
     feedback_answered_on_time=0,
     feedback_overdue=1,
+    feedback_not_yet_due=0,
 )
 PROCESSING_DAYS_B = 0.625

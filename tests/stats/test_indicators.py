@@ -78,14 +78,17 @@ def test_rates(db) -> None:  # type: ignore[no-untyped-def]
     assert a.satisfaction_rate == pytest.approx(1 - (2 + 1) / 6)
     assert a.rating_satisfied_rate == pytest.approx(2 / 3)
     assert a.average_processing_days == pytest.approx(24.75 / 6)
-    assert a.feedback_on_time_rate == pytest.approx(1 / 2)
+    # F1 answered on time; F2 was still within its deadline at the end of Q2 (due 1/7): its
+    # outcome is unknown, so it counts neither for nor against the rate (1/1, not 1/2).
+    assert a.feedback_on_time_rate == pytest.approx(1 / 1)
 
     total = stats.total
     assert (total.received, total.resolved, total.late, total.with_complaints) == (11, 7, 2, 1)
     assert total.on_time_rate == pytest.approx(5 / 7)
     assert total.satisfaction_rate == pytest.approx(1 - 3 / 7)
     assert total.average_processing_days == pytest.approx((24.75 + 0.625) / 7)
-    assert total.feedback_on_time_rate == pytest.approx(1 / 4)
+    # F1 on time, F3 answered late, F4 overdue; F2 not yet due is left out: 1/3.
+    assert total.feedback_on_time_rate == pytest.approx(1 / 3)
     assert (total.received_online, total.national_synced) == (8, 7)
     assert total.national_sync_rate == pytest.approx(7 / 11)
     assert total.online_rate_synced == pytest.approx(8 / 11 * 7 / 11)

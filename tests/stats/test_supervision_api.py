@@ -254,6 +254,6 @@ def test_periods_outside_the_supported_years_are_a_problem(env) -> None:  # type
     for params in ({"to": "9999-12-31"}, {"from": "0001-01-01", "to": "0001-01-02"}):
         answer = client.get("/api/v1/stats", params=params)
         assert answer.status_code == 400, answer.text
-        assert answer.json()["detail"] == "Ngày phải trong các năm 1900–2200."
+        assert answer.json()["detail"] == "Ngày phải trong các năm 1901–2100."
     backwards = client.get("/api/v1/stats", params={"from": "2027-06-30", "to": "2027-04-01"})
     assert backwards.json()["detail"].startswith("Khoảng thời gian không hợp lệ")

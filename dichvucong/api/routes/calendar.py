@@ -86,6 +86,8 @@ def due_moment(
         due = calendar.add_working_days(moment, days)
     else:
         due = calendar.add_working_hours(moment, float(hours or 0))
+    # A due moment past the last supported year would be counted without its holidays.
+    _check_year(due.date())
     return DueOut(due=due.isoformat())
 
 

@@ -42,7 +42,7 @@ from dichvucong.db.models import Dossier
 from dichvucong.feedback.messages import FeedbackAnswerInput, FeedbackInput, FeedbackState
 from dichvucong.feedback.models import Feedback, FeedbackKind
 from dichvucong.stats import RATE_NAMES, Indicators, requested_period
-from dichvucong.stats.indicators import compute_statistics
+from dichvucong.stats.indicators import scoped_statistics
 from dichvucong.stats.periods import PeriodError
 from dichvucong.temporal_client import start_once
 
@@ -103,11 +103,8 @@ def get_stats(
         period = requested_period(from_, to)
     except PeriodError as exc:
         raise DomainError("bad_period", str(exc)) from exc
-    stats = compute_statistics(
-        session,
-        period,
-        calendar=calendar,
-        agencies=scope if scope is not None else list(catalog.agencies),
+    stats = scoped_statistics(
+        session, period, scope=scope, listed=list(catalog.agencies), calendar=calendar
     )
     agencies = [
         {

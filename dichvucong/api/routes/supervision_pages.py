@@ -23,7 +23,7 @@ from dichvucong.stats.dashboard import (
     temporal_ui_case_link,
     temporal_ui_link,
 )
-from dichvucong.stats.indicators import compute_statistics
+from dichvucong.stats.indicators import scoped_statistics
 from dichvucong.stats.periods import PeriodError
 from dichvucong.workflows import texts
 
@@ -79,11 +79,8 @@ def dashboard(
     except PeriodError as exc:
         raise DomainError("invalid_period", str(exc), status=422) from exc
     board = build_board(session, calendar, agencies=scope, now=now)
-    stats = compute_statistics(
-        session,
-        period,
-        calendar=calendar,
-        agencies=scope if scope is not None else list(catalog.agencies),
+    stats = scoped_statistics(
+        session, period, scope=scope, listed=list(catalog.agencies), calendar=calendar
     )
     total = stats.total
     ui, ns = settings.temporal_ui_public_url, settings.temporal_namespace
