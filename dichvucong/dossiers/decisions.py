@@ -9,7 +9,17 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, Field, StringConstraints, ValidationError, field_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    Field,
+    StringConstraints,
+    ValidationError,
+    ValidatorFunctionWrapHandler,
+    WrapValidator,
+    field_validator,
+)
+from pydantic_core import PydanticCustomError
 from temporalio.client import (
     Client,
     WorkflowUpdateFailedError,
@@ -77,6 +87,23 @@ Line = Annotated[str, StringConstraints(max_length=500)]
 Reason = Annotated[str, StringConstraints(max_length=2000)]
 
 
+def _offset_required(value: Any, handler: ValidatorFunctionWrapHandler) -> datetime:
+    """AwareDatetime's refusal of a moment without an offset, in Vietnamese."""
+    try:
+        moment: datetime = handler(value)
+        return moment
+    except ValidationError as exc:
+        if any(e["type"] == "timezone_aware" for e in exc.errors()):
+            raise PydanticCustomError(
+                "timezone_aware", texts.refusal("timezone_required")
+            ) from None
+        raise
+
+
+# A moment compared with the case's own deadlines: a naive one cannot be.
+Moment = Annotated[AwareDatetime, WrapValidator(_offset_required)]
+
+
 class RequestSupplementBody(BaseModel):
     items: list[Line] = Field(max_length=50)
     note: str = Field("", max_length=2000)
@@ -92,7 +119,7 @@ class RejectBody(BaseModel):
 
 
 class ApologizeBody(BaseModel):
-    new_due: datetime
+    new_due: Moment
     reason: str = Field(max_length=2000)
 
     @field_validator("new_due")
@@ -109,7 +136,15 @@ class CounterPaymentBody(BaseModel):
 
 
 class RedispatchBody(BaseModel):
-    address: str | None = Field(None, max_length=300)
+    address: Annotated[str, StringConstraints(strip_whitespace=True)] | None = Field(
+        None, max_length=300
+    )
+
+    @field_validator("address")
+    @classmethod
+    def _blank_is_none(cls, value: str | None) -> str | None:
+        # Blank means "send to the stored address", never "store a blank one".
+        return value or None
 
 
 BODIES: dict[str, type[BaseModel]] = {

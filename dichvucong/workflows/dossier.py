@@ -475,9 +475,11 @@ class DossierWorkflow:
 
     def _enqueue_signal(self, action: str, payload: Any) -> None:
         # A signal cannot answer; an invalid one is logged and ignored, never fails the case.
+        # Any error, not only a refusal: a payload typed by hand in the Temporal UI may
+        # hold what no check foresaw, and an error here would fail every workflow task.
         try:
             self._check(action, payload)
-        except ValueError as refusal:
+        except Exception as refusal:
             workflow.logger.warning("signal %s ignored: %s", action, refusal)
             return
         self._inbox.append(_Ticket(action, payload))
@@ -485,12 +487,14 @@ class DossierWorkflow:
     def _validate(self, action: str, payload: Any) -> None:
         """Update validators: a refusal reaches the caller as a clean message, no history."""
         try:
-            self._check(action, payload)
+            self._check(action, payload, validating=True)
         except ValueError as refusal:
             raise ApplicationError(str(refusal), type="ActionRefused", non_retryable=True) from None
 
-    def _check(self, action: str, payload: Any) -> None:
-        """Raise ValueError with a sentence for people if ``action`` is not allowed now."""
+    def _check(self, action: str, payload: Any, *, validating: bool = False) -> None:
+        """Raise ValueError with a sentence for people if ``action`` is not allowed now.
+
+        ``validating``: called by an Update validator (read-only, leaves no history)."""
         case = self._case
         if action in ("payment_confirmed", "postal_update"):
             return
@@ -519,10 +523,20 @@ class DossierWorkflow:
                     action=texts.action_label(action),
                 )
             )
-        self._check_payload(action, payload)
+        self._check_payload(action, payload, validating)
 
-    def _check_payload(self, action: str, payload: Any) -> None:
+    def _refuses_since(self, patch_id: str, validating: bool) -> bool:
+        """A refusal added while cases were running. A validator applies it to every case
+        (``workflow.patched`` is not allowed there, and its refusal leaves no history);
+        the signal handler and the main loop only where the case has the change, so a
+        decision taken before it replays as it ran."""
+        return validating or self._patched(patch_id)
+
+    def _check_payload(self, action: str, payload: Any, validating: bool = False) -> None:
         case, inp = self._case, self._inp
+        if _has_naive_moment(payload):
+            # Compared with aware moments below, a TypeError that would fail the task.
+            raise ValueError(texts.refusal("timezone_required"))
         if action == "accept" and payload.received_at is not None:
             if inp.channel == "online":
                 raise ValueError(texts.refusal("received_at_online"))
@@ -547,6 +561,10 @@ class DossierWorkflow:
                 raise ValueError(texts.refusal("reason_required"))
             if case.due_at is not None and payload.new_due <= case.due_at:
                 raise ValueError(texts.refusal("apology_date", due=texts.fmt_moment(case.due_at)))
+            # A date already gone would use up the one reset and leave the case overdue.
+            now = workflow.now()
+            if payload.new_due <= now and self._refuses_since(patches.APOLOGY_AHEAD, validating):
+                raise ValueError(texts.refusal("apology_past", now=texts.fmt_moment(now)))
         if action == "record_counter_payment":
             if not payload.receipt_no.strip():
                 raise ValueError(texts.refusal("receipt_required"))
@@ -556,8 +574,17 @@ class DossierWorkflow:
                 )
         if action == "issue_result" and not payload.documents:
             raise ValueError(texts.refusal("documents_required"))
-        if action == "redispatch" and not (payload.address or case.delivery_address):
+        if action == "redispatch" and not (
+            self._given_address(payload, validating) or case.delivery_address
+        ):
             raise ValueError(texts.refusal("address_required"))
+
+    def _given_address(self, p: RedispatchInput, validating: bool = False) -> str | None:
+        """The redispatch's new address; a blank one is none (the stored one is kept)."""
+        blank = p.address is not None and not p.address.strip()
+        if blank and self._refuses_since(patches.BLANK_ADDRESS, validating):
+            return None
+        return p.address
 
     def _check_supplement_request(self, payload: RequestSupplementInput) -> None:
         case = self._case
@@ -652,8 +679,9 @@ class DossierWorkflow:
         elif action == "issue_result":
             await self._issue(p, actor)
         elif action == "redispatch":
-            if p.address:
-                case.delivery_address = p.address
+            address = self._given_address(p)
+            if address:
+                case.delivery_address = address
             await self._dispatch("redispatch", actor)
         elif action == "postal_update":
             await self._postal_update(p)
@@ -1411,6 +1439,12 @@ def _timeliness(finished: datetime | None, due: datetime | None) -> str | None:
     if finished.astimezone(texts.VN_OFFSET).date() < due.astimezone(texts.VN_OFFSET).date():
         return "early"
     return "on_time"
+
+
+def _has_naive_moment(payload: Any) -> bool:
+    """A decision's moment without an offset (sent by hand, e.g. from the Temporal UI)."""
+    moments = (getattr(payload, name, None) for name in ("received_at", "new_due"))
+    return any(isinstance(m, datetime) and m.utcoffset() is None for m in moments)
 
 
 def _jsonable(values: dict[str, Any]) -> dict[str, Any]:

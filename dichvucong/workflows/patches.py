@@ -39,6 +39,13 @@ PARALLEL_PLANS = "parallel-plans-v1"
 # SDK resolves local activities in completion order live, sequence order on replay:
 # temporalio/sdk-python#1578).
 SERIAL_LOCALS = "serial-locals-v1"
+# Refusals added to decisions a signal (or an Update, rechecked by the main loop) could
+# make before: an apology whose new date is already past (it used up the one reset for a
+# date the case was overdue at again at once), a redispatch whose address is blank (it
+# overwrote the stored address with spaces). Update validators refuse them for every
+# case: their refusals leave no history.
+APOLOGY_AHEAD = "apology-ahead-v1"
+BLANK_ADDRESS = "blank-address-v1"
 
 KNOWN: tuple[str, ...] = (
     NATIONAL_SYNC,
@@ -51,4 +58,6 @@ KNOWN: tuple[str, ...] = (
     STEADY_ALARM,
     PARALLEL_PLANS,
     SERIAL_LOCALS,
+    APOLOGY_AHEAD,
+    BLANK_ADDRESS,
 )

@@ -72,6 +72,7 @@ REFUSALS: dict[str, str] = {
     "apology_used": "Hồ sơ đã được hẹn lại một lần; pháp luật chỉ cho phép hẹn lại một lần.",
     "apology_not_due": "Chỉ xin lỗi và hẹn lại khi hồ sơ sắp đến hạn hoặc đã quá hạn.",
     "apology_date": "Ngày hẹn mới phải sau ngày hẹn hiện tại ({due}).",
+    "apology_past": "Ngày hẹn mới phải sau thời điểm hiện tại ({now}).",
     "amount_mismatch": "Số tiền {amount:,} đồng không khớp với phí, lệ phí {fee:,} đồng.",
     "receipt_required": "Vui lòng nhập số biên lai.",
     "documents_required": "Vui lòng đính kèm văn bản kết quả.",
@@ -80,6 +81,7 @@ REFUSALS: dict[str, str] = {
     "already_paid": "Hồ sơ đã được thanh toán.",
     "received_at_online": "Hồ sơ trực tuyến được tiếp nhận vào thời điểm cán bộ tiếp nhận.",
     "received_at_range": "Thời điểm tiếp nhận phải sau khi nộp hồ sơ và không ở tương lai.",
+    "timezone_required": "Thời điểm phải ghi kèm múi giờ (ví dụ 2027-01-29T16:00:00+07:00).",
 }
 
 # Notes the workflow writes on a transition of its own.
