@@ -16,6 +16,7 @@ from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from dichvucong.activities.deadlines import DeadlineActivities
+from dichvucong.activities.late_payments import LatePaymentActivities
 from dichvucong.activities.national import NationalSyncActivities
 from dichvucong.activities.notify import NotifyActivities
 from dichvucong.activities.reconcile import ReconcileActivities
@@ -32,8 +33,11 @@ from dichvucong.scheduling import (
 from dichvucong.settings import Settings
 from dichvucong.temporal_client import connect
 from dichvucong.workflows.dossier import DossierWorkflow
+from dichvucong.workflows.late_refund import LateRefundWorkflow
 
-WORKFLOWS: list[type] = [DossierWorkflow, *FEEDBACK_WORKFLOWS, *SCHEDULED_WORKFLOWS]
+WORKFLOWS: list[type] = [
+    DossierWorkflow, LateRefundWorkflow, *FEEDBACK_WORKFLOWS, *SCHEDULED_WORKFLOWS
+]
 log = logging.getLogger("dichvucong.worker")
 
 
@@ -46,6 +50,7 @@ def build_activities(settings: Settings, db: Database) -> list[Callable[..., Any
     return [
         deadlines.plan_deadline,
         records.record_transition,
+        LatePaymentActivities(db).record_late_payment,
         notify.notify,
         *build_outside_activities(settings, db),
         *build_feedback_activities(settings, db),

@@ -5,8 +5,12 @@ Protocol (JSON over HTTPS, every message signed with the check field of
 ``signing``):
 
 - ``POST {base}/init``   {merchant_code, reference, dossier_code, amount, currency,
-  lines, return_url, check} -> {code, reference, payment_url, check}. Idempotent on
-  ``reference``: the same reference returns the same payment (never a second one).
+  lines, return_url, expire_at, check} -> {code, reference, payment_url, check}.
+  Idempotent on ``reference``: the same reference returns the same payment (never a
+  second one). ``expire_at`` (ISO 8601 with its offset, like VNPay's
+  ``vnp_ExpireDate``) is the moment the portal stops expecting the payment: the
+  gateway takes none after it. Signed (``INIT_FIELDS``) when present; a message
+  without it is signed over ``signing.INIT_FIELDS`` as before.
 - ``POST {base}/query``  {merchant_code, reference, check}
   -> {code, reference, status, amount, transaction_id, paid_at, check}
 - ``POST {base}/refund`` {merchant_code, reference, amount, idempotency_key, check}
@@ -21,9 +25,11 @@ Reply codes: 00 ok, 01 unknown reference, 02 invalid request, 03 bad check field
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -41,6 +47,17 @@ NOT_FOUND = "01"
 INVALID = "02"
 BAD_CHECK = "03"
 REFUSED = "04"
+
+# The INIT check field covers the expiry too, so it cannot be stretched in transit.
+EXPIRE_AT = "expire_at"
+INIT_FIELDS = (*signing.INIT_FIELDS, EXPIRE_AT)
+# No payment page is opened for less than this: nobody pays in a minute.
+MIN_PAYMENT_WINDOW = timedelta(minutes=2)
+
+
+def init_fields(body: Mapping[str, Any]) -> tuple[str, ...]:
+    """The fields an INIT message is signed over: with the expiry when it carries one."""
+    return INIT_FIELDS if body.get(EXPIRE_AT) else signing.INIT_FIELDS
 
 
 class GatewayError(Exception):
@@ -76,13 +93,18 @@ class PaymentGatewayClient:
     # ----------------------------------------------------------- messages
 
     def _init_body(self, reference: str, amount: int, lines: Sequence[Mapping[str, Any] | FeeLine],
-                   return_url: str, dossier_code: str) -> dict[str, Any]:
-        body = {
+                   return_url: str, dossier_code: str,
+                   expire_at: datetime | None) -> dict[str, Any]:
+        body: dict[str, Any] = {
             "merchant_code": self.merchant_code, "reference": reference,
             "dossier_code": dossier_code, "amount": int(amount), "currency": "VND",
             "lines": [_line(x) for x in lines], "return_url": return_url,
         }
-        return signing.sign(body, signing.INIT_FIELDS, self._secret)
+        if expire_at is not None:
+            if expire_at.tzinfo is None:
+                raise ValueError("expire_at must be an aware datetime")
+            body[EXPIRE_AT] = expire_at.isoformat()
+        return signing.sign(body, init_fields(body), self._secret)
 
     def _query_body(self, reference: str) -> dict[str, Any]:
         body = {"merchant_code": self.merchant_code, "reference": reference}
@@ -137,9 +159,9 @@ class PaymentGatewayClient:
     # ------------------------------------------------------------ sync API
 
     def init(self, reference: str, amount: int, lines: Sequence[Mapping[str, Any] | FeeLine],
-             return_url: str, *, dossier_code: str) -> str:
+             return_url: str, *, dossier_code: str, expire_at: datetime | None = None) -> str:
         """INIT -> payment URL (the same one for a repeated reference)."""
-        body = self._init_body(reference, amount, lines, return_url, dossier_code)
+        body = self._init_body(reference, amount, lines, return_url, dossier_code, expire_at)
         return str(self._reply(self._post("/init", body), signing.INIT_REPLY_FIELDS)["payment_url"])
 
     def query(self, reference: str) -> PaymentStatus:
@@ -156,8 +178,8 @@ class PaymentGatewayClient:
 
     async def ainit(self, reference: str, amount: int,
                     lines: Sequence[Mapping[str, Any] | FeeLine], return_url: str, *,
-                    dossier_code: str) -> str:
-        body = self._init_body(reference, amount, lines, return_url, dossier_code)
+                    dossier_code: str, expire_at: datetime | None = None) -> str:
+        body = self._init_body(reference, amount, lines, return_url, dossier_code, expire_at)
         response = await self._apost("/init", body)
         return str(self._reply(response, signing.INIT_REPLY_FIELDS)["payment_url"])
 
@@ -202,17 +224,25 @@ async def start_payment(settings: Settings, dossier: Any) -> str:
     """INIT the online payment of ``dossier`` (a ``db.models.Dossier`` row) and return the
     payment URL to show the citizen. Idempotent: calling it again returns the same URL.
 
+    The INIT carries the moment the case stops waiting for the payment
+    (``payment_expiry``), after which the gateway takes none.
+
     Raises ``api.problems.Conflict`` when nothing is to be paid online now, and
     ``GatewayError`` when the gateway cannot be reached (the API answers 502/503).
     """
     from dichvucong.api.problems import Conflict
     from dichvucong.integrations.factory import build_payment_client
+    from dichvucong.integrations.payment_expiry import payment_expiry
 
     if dossier.payment_status == "paid":
         raise Conflict("already_paid", "Hồ sơ đã được thanh toán.")
     if dossier.status != "AWAITING_PAYMENT" or dossier.fee_amount <= 0:
         raise Conflict("no_payment_due", "Hồ sơ hiện không có khoản phí, lệ phí cần thanh toán.")
+    expire_at = await asyncio.to_thread(payment_expiry, settings, dossier.code)
+    if expire_at is not None and expire_at <= datetime.now(UTC) + MIN_PAYMENT_WINDOW:
+        # The case closes (or asks its last question) in a moment: no page to pay on now.
+        raise Conflict("payment_expired", "Đã hết hạn nộp phí, lệ phí trực tuyến của hồ sơ.")
     client = build_payment_client(settings)
     return await client.ainit(payment_reference(dossier.code), dossier.fee_amount,
                               payment_lines(dossier), return_url_for(settings, dossier.code),
-                              dossier_code=dossier.code)
+                              dossier_code=dossier.code, expire_at=expire_at)

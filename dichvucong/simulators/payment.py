@@ -5,6 +5,9 @@ Served by the app in development under ``/_sim/payment`` (or alone, see
 (``init_calls`` per reference, ``refund_calls`` per idempotency key,
 ``charges`` per reference) let tests check that nothing was paid or refunded
 twice.
+
+Like a real gateway it honours the merchant's ``expire_at``: after that moment
+(``clock``, which tests may set) a pending payment lapses and nothing is charged.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import html
 import logging
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -23,7 +27,15 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 
 from dichvucong.integrations import http as outside
 from dichvucong.integrations import signing
-from dichvucong.integrations.payment_gateway import BAD_CHECK, INVALID, NOT_FOUND, OK, REFUSED
+from dichvucong.integrations.payment_gateway import (
+    BAD_CHECK,
+    EXPIRE_AT,
+    INVALID,
+    NOT_FOUND,
+    OK,
+    REFUSED,
+    init_fields,
+)
 from dichvucong.settings import Settings
 
 log = logging.getLogger("dichvucong.simulators.payment")
@@ -42,6 +54,7 @@ class SimPayment:
     transaction_id: str = ""
     paid_at: str = ""
     refunded: int = 0
+    expires_at: datetime | None = None  # the merchant's expire_at: no payment after it
 
 
 @dataclass
@@ -60,6 +73,21 @@ class CallbackAttempt:
     error: str | None = None
 
 
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _expiry(body: dict[str, Any]) -> datetime | None:
+    """The INIT's ``expire_at``; ValueError when it is not an aware ISO 8601 moment."""
+    value = body.get(EXPIRE_AT)
+    if not value:
+        return None
+    moment = datetime.fromisoformat(str(value))
+    if moment.tzinfo is None:
+        raise ValueError("expire_at without an offset")
+    return moment
+
+
 def vnd(amount: int) -> str:
     return f"{amount:,}".replace(",", ".") + " đ"
 
@@ -76,6 +104,7 @@ class PaymentSimulator:
     refund_calls: Counter[str] = field(default_factory=Counter)
     charges: Counter[str] = field(default_factory=Counter)
     callbacks: list[CallbackAttempt] = field(default_factory=list)
+    clock: Callable[[], datetime] = _now  # the gateway's own clock
 
     def __post_init__(self) -> None:
         self.router = self._build_router()
@@ -112,6 +141,13 @@ class PaymentSimulator:
         if payment.status == "pending":
             payment.status = "expired"
 
+    def _lapse(self, payment: SimPayment | None) -> SimPayment | None:
+        """A pending payment past its ``expires_at`` becomes expired when next looked at."""
+        if (payment is not None and payment.status == "pending"
+                and payment.expires_at is not None and self.clock() >= payment.expires_at):
+            payment.status = "expired"
+        return payment
+
     def callback_payload(self, payment: SimPayment) -> dict[str, Any]:
         code = OK if payment.status == "paid" else CANCELLED_CODE
         body = {"merchant_code": self.merchant_code, "reference": payment.reference,
@@ -143,15 +179,21 @@ class PaymentSimulator:
         @router.post("/init")
         async def init(request: Request) -> JSONResponse:
             body = await request.json()
-            refused = self._checked(body, signing.INIT_FIELDS)
+            refused = self._checked(body, init_fields(body) if isinstance(body, dict) else ())
             if refused is not None:
                 return refused
             reference = str(body["reference"])
             amount = int(body.get("amount") or 0)
             if amount <= 0 or not reference.isalnum():
                 return self._refuse(INVALID, "invalid amount or reference")
+            try:
+                expires_at = _expiry(body)
+            except ValueError:
+                return self._refuse(INVALID, "invalid expire_at")
+            if expires_at is not None and expires_at <= self.clock():
+                return self._refuse(INVALID, "expire_at is in the past")
             self.init_calls[reference] += 1
-            payment = self.payments.get(reference)
+            payment = self._lapse(self.payments.get(reference))
             if payment is None:
                 payment = SimPayment(reference, str(body.get("dossier_code", "")), amount,
                                      list(body.get("lines") or []), str(body["return_url"]))
@@ -160,6 +202,8 @@ class PaymentSimulator:
                 # A new attempt on the same order: the same payment opens again.
                 payment.status, payment.amount = "pending", amount
                 payment.return_url = str(body["return_url"])
+            if payment.status == "pending":
+                payment.expires_at = expires_at  # the merchant's latest word
             url = str(request.url_for("sim_payment_page", reference=reference))
             return self._reply({"code": OK, "reference": reference, "payment_url": url,
                                 "status": payment.status}, signing.INIT_REPLY_FIELDS)
@@ -171,7 +215,7 @@ class PaymentSimulator:
             if refused is not None:
                 return refused
             reference = str(body["reference"])
-            payment = self.payments.get(reference)
+            payment = self._lapse(self.payments.get(reference))
             if payment is None:
                 return self._reply({"code": NOT_FOUND, "reference": reference,
                                     "status": "not_found", "amount": 0, "transaction_id": ""},
@@ -206,7 +250,7 @@ class PaymentSimulator:
 
         @router.get("/pay/{reference}", name="sim_payment_page", response_class=HTMLResponse)
         async def page(reference: str) -> HTMLResponse:
-            payment = self.payments.get(reference)
+            payment = self._lapse(self.payments.get(reference))
             if payment is None:
                 return HTMLResponse(_page("Không tìm thấy giao dịch",
                                           "<p>Mã thanh toán không tồn tại.</p>"), status_code=404)
@@ -215,7 +259,7 @@ class PaymentSimulator:
         @router.post("/pay/{reference}", response_model=None)
         async def complete(reference: str, action: str = Form(...)
                            ) -> RedirectResponse | HTMLResponse:
-            payment = self.payments.get(reference)
+            payment = self._lapse(self.payments.get(reference))
             if payment is None:
                 return HTMLResponse(_page("Không tìm thấy giao dịch",
                                           "<p>Mã thanh toán không tồn tại.</p>"), status_code=404)

@@ -90,6 +90,17 @@ NOTES: dict[str, str] = {
         "Bưu chính từ chối nhận gửi kết quả. Kết quả chờ tại bộ phận một cửa: cập nhật địa chỉ "
         "và gửi lại, hoặc trả kết quả tại quầy."
     ),
+    # A payment the gateway took after its case closed (LateRefundWorkflow).
+    "late_payment": (
+        "Cổng thanh toán báo đã thu {amount:,} đồng (giao dịch {transaction}) sau khi hồ sơ "
+        "đã kết thúc; khoản tiền được hoàn trả cho công dân."
+    ),
+    "late_refund_reason": "Hoàn tiền thanh toán sau khi hồ sơ đã kết thúc",
+    "late_refund_requested": "Đã yêu cầu cổng thanh toán hoàn {amount:,} đồng (mã hoàn tiền {ref}).",
+    "late_refund_failed": (
+        "Cổng thanh toán từ chối hoàn {amount:,} đồng: {reason}. Kế toán cơ quan hoàn trả "
+        "trực tiếp cho công dân."
+    ),
 }
 
 DETAILS: dict[str, str] = {

@@ -35,6 +35,7 @@ from dichvucong.activities.contracts import (
     ShipmentRequest,
 )
 from dichvucong.activities.deadlines import DeadlineActivities
+from dichvucong.activities.late_payments import LatePaymentActivities
 from dichvucong.activities.notify import NotifyActivities
 from dichvucong.activities.records import RecordActivities
 from dichvucong.calendar import WorkCalendar
@@ -230,6 +231,7 @@ class Harness:
         return [
             DeadlineActivities(self.calendar).plan_deadline,
             RecordActivities(self.db).record_transition,
+            LatePaymentActivities(self.db).record_late_payment,
             NotifyActivities(self.db).notify,
             *self.world.activities(),
         ]

@@ -9,6 +9,12 @@ Replays act once:
   a second signal. Across API replicas (or before the read model caught up) a
   duplicate may still reach the workflow, which never pays twice: it records a
   ``payment_mismatch`` event for the accountant and stays put.
+- payments after the case closed (a page left open past the expiry; the workflow is
+  gone or the read model shows the case finished): never lost. The route starts
+  ``LateRefundWorkflow`` (id ``<code>:late-refund``), which records the payment on the
+  dossier's timeline and refunds it, and answers the gateway "00" so that it stops
+  retrying. A retried callback finds that workflow started and starts no second one.
+  A callback naming no dossier of ours is still refused.
 - postal: updates are deduplicated on the gateway's ``event_id`` in this process;
   the workflow ignores updates that no longer apply (a second "delivered").
 
@@ -26,6 +32,8 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
+from temporalio.common import WorkflowIDReusePolicy
+from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from dichvucong.api.deps import DatabaseDep, SettingsDep, get_temporal
@@ -36,7 +44,19 @@ from dichvucong.db.models import Dossier
 from dichvucong.integrations import signing
 from dichvucong.integrations.factory import payment_merchant_code, payment_secret, postal_secret
 from dichvucong.integrations.payment_gateway import OK
-from dichvucong.workflows.messages import PaymentConfirmedInput, PostalUpdateInput
+from dichvucong.workflows.late_refund import (
+    SUMMARY as LATE_REFUND_SUMMARY,
+)
+from dichvucong.workflows.late_refund import (
+    LateRefundInput,
+    LateRefundWorkflow,
+    late_refund_id,
+)
+from dichvucong.workflows.messages import (
+    FINAL_STATUSES,
+    PaymentConfirmedInput,
+    PostalUpdateInput,
+)
 from dichvucong.workflows.references import payment_reference
 
 router = APIRouter(tags=["callbacks"], route_class=OneTripRoute)
@@ -108,30 +128,52 @@ def _refuse(status: int, code: str, detail: str, reason: str, **log_fields: Any)
     return problem(status, "Yêu cầu không hợp lệ" if status < 409 else "Xung đột", detail, code)
 
 
+class _WorkflowGone(Exception):
+    """The case's workflow is closed (or was never started): no signal reaches it."""
+
+
+class _SignalFailed(Exception):
+    """Temporal could not be reached: ``answer`` tells the caller to try again."""
+
+    def __init__(self, answer: JSONResponse) -> None:
+        super().__init__("signal failed")
+        self.answer = answer
+
+
 async def _signal(request: Request, dossier_code: str, name: str, arg: Any) -> JSONResponse | None:
+    try:
+        await _send_signal(request, dossier_code, name, arg)
+    except _WorkflowGone:
+        return _refuse(
+            404,
+            "unknown_case",
+            "Không tìm thấy hồ sơ đang xử lý.",
+            "workflow_not_found",
+            dossier=dossier_code,
+        )
+    except _SignalFailed as failed:
+        return failed.answer
+    return None
+
+
+async def _send_signal(request: Request, dossier_code: str, name: str, arg: Any) -> None:
+    """Raises ``_WorkflowGone``, or ``_SignalFailed`` with the answer for the caller."""
     try:
         client = await get_temporal(request)  # connects lazily: may fail here too
         await client.get_workflow_handle(dossier_code).signal(name, arg)
     except RPCError as exc:
         if exc.status == RPCStatusCode.NOT_FOUND:
-            return _refuse(
-                404,
-                "unknown_case",
-                "Không tìm thấy hồ sơ đang xử lý.",
-                "workflow_not_found",
-                dossier=dossier_code,
-            )
+            raise _WorkflowGone from exc
         log.error(
             "callback_signal_failed signal=%s dossier=%s status=%s", name, dossier_code, exc.status
         )
-        return _unavailable()
+        raise _SignalFailed(_unavailable()) from exc
     except Exception as exc:
         log.error(
             "callback_signal_failed signal=%s dossier=%s error=%s",
             name, dossier_code, type(exc).__name__,
         )  # fmt: skip
-        return _unavailable()
-    return None
+        raise _SignalFailed(_unavailable()) from exc
 
 
 def _unavailable() -> JSONResponse:
@@ -192,28 +234,89 @@ async def payment_callback(
             amount=amount,
             expected=dossier.fee_amount,
         )
-    transaction_id = str(data.get("transaction_id", ""))
+    paid = LateRefundInput(
+        dossier_code=dossier.code,
+        payment_ref=reference,
+        amount=amount,
+        transaction_id=str(data.get("transaction_id", "")),
+    )
     seen = _seen(request, "payment_callbacks_seen")
-    if dossier.payment_status == "paid" or not seen.claim(transaction_id):
+    if _case_took_online_payment(dossier) or not seen.claim(paid.transaction_id):
         log.info("payment_callback_replayed reference=%s", reference)
         return JSONResponse({"code": OK, "result": "already_processed"})
     try:
-        failed = await _signal(
+        answer = await _take_payment(request, settings, dossier, paid)
+    except BaseException:  # cancelled mid-way (the gateway hung up): its retry must count
+        seen.release(paid.transaction_id)
+        raise
+    if answer.status_code != 200:
+        seen.release(paid.transaction_id)  # the gateway's retry gets its chance
+    return answer
+
+
+def _case_took_online_payment(dossier: Dossier) -> bool:
+    """The case already took this reference's one payment: a callback now is a replay."""
+    if dossier.payment_status == "paid" and dossier.status not in FINAL_STATUSES:
+        return True  # open cases: as before (a counter payment too; the workflow decides)
+    return dossier.payment_method == "online" and dossier.payment_status in (
+        "paid", "refund_requested", "refund_failed"
+    )
+
+
+async def _take_payment(
+    request: Request, settings: SettingsDep, dossier: Dossier, paid: LateRefundInput
+) -> JSONResponse:
+    if dossier.status in FINAL_STATUSES:
+        # Closed for good: the workflow would drop the signal while it finishes.
+        return await _late_payment(request, settings, dossier, paid)
+    try:
+        await _send_signal(
             request,
             dossier.code,
             "payment_confirmed",
             PaymentConfirmedInput(
-                payment_ref=reference, amount=amount, transaction_id=transaction_id
+                payment_ref=paid.payment_ref, amount=paid.amount,
+                transaction_id=paid.transaction_id,
             ),
-        )
-    except BaseException:  # cancelled mid-way (the gateway hung up): its retry must count
-        seen.release(transaction_id)
-        raise
-    if failed is not None:
-        seen.release(transaction_id)  # the gateway's retry gets its chance
-        return failed
-    log.info("payment_callback_accepted reference=%s dossier=%s", reference, dossier.code)
+        )  # fmt: skip
+    except _WorkflowGone:
+        return await _late_payment(request, settings, dossier, paid)
+    except _SignalFailed as failed:
+        return failed.answer
+    log.info("payment_callback_accepted reference=%s dossier=%s", paid.payment_ref, dossier.code)
     return JSONResponse({"code": OK, "result": "accepted"})
+
+
+async def _late_payment(
+    request: Request, settings: SettingsDep, dossier: Dossier, paid: LateRefundInput
+) -> JSONResponse:
+    """Money taken for a closed case: a durable refund, and "00" so the gateway stops."""
+    workflow_id = late_refund_id(dossier.code)
+    try:
+        client = await get_temporal(request)
+        await client.start_workflow(
+            LateRefundWorkflow.run,
+            paid,
+            id=workflow_id,
+            task_queue=settings.task_queue,
+            # Never a second run for this dossier, even after the first one finished.
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            static_summary=LATE_REFUND_SUMMARY,
+        )
+    except WorkflowAlreadyStartedError:
+        log.info("payment_callback_late_replayed reference=%s", paid.payment_ref)
+        return JSONResponse({"code": OK, "result": "already_processed"})
+    except Exception as exc:
+        log.error(
+            "payment_callback_late_failed reference=%s dossier=%s error=%s",
+            paid.payment_ref, dossier.code, type(exc).__name__,
+        )  # fmt: skip
+        return _unavailable()
+    log.warning(
+        "payment_callback_late reference=%s dossier=%s status=%s refund=%s",
+        paid.payment_ref, dossier.code, dossier.status, workflow_id,
+    )  # fmt: skip
+    return JSONResponse({"code": OK, "result": "refund_started"})
 
 
 @router.post("/postal/callback")
