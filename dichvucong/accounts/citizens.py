@@ -22,6 +22,11 @@ from dichvucong.db.models import CitizenAccount, OfficialAccount
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MIN_PASSWORD = 8
+# The longest sign-in name of any account (an email address) and of an official's
+# username (the column's length). A longer name is refused, never cut: a cut name
+# would be checked as one account while the lockout counts it as another.
+LOGIN_NAME_MAX = 254
+OFFICIAL_NAME_MAX = 64
 
 FIELD_MESSAGES = {
     "full_name": "Vui lòng nhập họ và tên.",
@@ -33,6 +38,7 @@ FIELD_MESSAGES = {
     "id_taken": "Số CCCD này đã được đăng ký. Vui lòng đăng nhập.",
     "phone_taken": "Số điện thoại này đã được đăng ký.",
     "email_taken": "Email này đã được đăng ký.",
+    "login_name_too_long": "Tên đăng nhập không được dài quá {n} ký tự.",
 }
 
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from sqlalchemy import Table, bindparam
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, select
 
 from dichvucong.accounts.passwords import hash_password
 from dichvucong.accounts.roles import Role
+from dichvucong.db.engine import Database
 from dichvucong.db.models import OfficialAccount
 
 
@@ -42,3 +45,29 @@ def create_official(
     session.commit()
     session.refresh(official)
     return official
+
+
+_officials: Table = OfficialAccount.__table__  # type: ignore[attr-defined]
+_AGENCY_BY_NAME = sa_select(_officials.c.agency_code).where(
+    _officials.c.username == bindparam("username")
+)
+_AGENCY_BY_ID = sa_select(_officials.c.agency_code).where(_officials.c.id == bindparam("id"))
+
+
+def official_agency(
+    db: Database, *, username: str | None = None, subject: str | None = None
+) -> str | None:
+    """The agency of the official account named (by sign-in name, or by the subject
+    ``official:<id>`` of a token), active or not; None for anyone else. The sign-in
+    events carry it so that the agency's supervisor sees them in the audit export."""
+    with db.engine.connect() as conn:
+        if subject is not None:
+            kind, _, raw_id = subject.partition(":")
+            if kind != "official" or not raw_id.isdigit():
+                return None
+            return conn.execute(_AGENCY_BY_ID, {"id": int(raw_id)}).scalar_one_or_none()
+        if username:
+            return conn.execute(
+                _AGENCY_BY_NAME, {"username": username.strip()}
+            ).scalar_one_or_none()
+    return None

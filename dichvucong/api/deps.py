@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from typing import Annotated
+from urllib.parse import urlsplit
 
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
@@ -21,6 +22,7 @@ from dichvucong.db.engine import Database
 from dichvucong.documents.store import DocumentStore
 from dichvucong.settings import Settings
 from dichvucong.temporal_client import connect
+from dichvucong.web.csrf import check_csrf
 
 
 async def get_settings(request: Request) -> Settings:
@@ -89,9 +91,47 @@ DocumentStoreDep = Annotated[DocumentStore, Depends(get_document_store)]
 _bearer = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 
 
+# The page's CSRF token (dichvucong.web.csrf), for a script of ours calling the JSON API
+# with the session cookie from a page whose origin the browser does not state.
+CSRF_HEADER = "X-CSRF-Token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
+
+
 def _principal_from_request(request: Request, token: str | None) -> Principal | None:
-    raw = token or request.cookies.get(SESSION_COOKIE)
+    if token:  # a bearer token: no browser sends it by itself, no forgery to fear
+        return _principal_for(request, token)
+    raw = request.cookies.get(SESSION_COOKIE)
+    if raw and request.method not in SAFE_METHODS:
+        _check_cookie_request(request)
+    return _principal_for(request, raw)
+
+
+def _principal_for(request: Request, raw: str | None) -> Principal | None:
     return principal_for_token(request.app.state.db, request.app.state.settings.secret_key, raw)
+
+
+def _check_cookie_request(request: Request) -> None:
+    """A browser sends the session cookie with a form posted from another page, of
+    another site (SameSite=Lax stops only those) or of a sibling subdomain (it stops
+    nothing): a change made with the cookie comes from one of our pages, or carries
+    their CSRF token. 403 with a problem body otherwise."""
+    if not _same_origin(request):
+        check_csrf(request, request.headers.get(CSRF_HEADER))
+
+
+def _same_origin(request: Request) -> bool:
+    fetch_site = request.headers.get("sec-fetch-site")
+    if fetch_site is not None:  # the browser's own word, where it gives it
+        return fetch_site in ("same-origin", "none")
+    origin = request.headers.get("origin")
+    if not origin or origin == "null":
+        return False
+    public = urlsplit(request.app.state.settings.public_base_url)
+    own = {f"{public.scheme}://{public.netloc}"}
+    host = request.headers.get("host")
+    if host:
+        own.add(f"{request.url.scheme}://{host}")
+    return origin.rstrip("/") in own
 
 
 def optional_principal(

@@ -13,7 +13,10 @@ alike — so the routers themselves stay unaware of it:
 * feedback: ``POST /api/v1/feedback``
 
 Limits come from ``settings.rate_limits``: ``bucket=<per IP>:<per account>/<seconds>``.
-The account of a sign-in is the name typed; elsewhere it is the signed-in person.
+The account of a sign-in is the name typed, normalised as ``lockout.login_key`` does;
+elsewhere it is the signed-in person. A sign-in the guard cannot read (too large, not a
+form it can parse, a name longer than any account's) is refused here, never passed
+on unguarded: the route must check exactly the name the lockout counted.
 """
 
 from __future__ import annotations
@@ -34,6 +37,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from dichvucong.accounts.citizens import FIELD_MESSAGES, LOGIN_NAME_MAX
+from dichvucong.accounts.officials import official_agency
 from dichvucong.accounts.tokens import SESSION_COOKIE, InvalidToken, bearer_token, read_token
 from dichvucong.api.problems import problem, wants_page
 from dichvucong.security import lockout
@@ -41,7 +46,9 @@ from dichvucong.security.audit import record_audit
 from dichvucong.security.models import AuditAction
 
 MESSAGE = "Bạn thao tác quá nhiều lần, vui lòng thử lại sau {n} giây."
+UNREADABLE_LOGIN = "Yêu cầu đăng nhập không hợp lệ. Vui lòng tải lại trang và thử lại."
 MAX_LOGIN_BODY = 64 * 1024
+MAX_LOGIN_FIELDS = 20
 
 # (method, path) -> bucket
 GUARDED: dict[tuple[str, str], str] = {
@@ -177,11 +184,19 @@ class RateLimitMiddleware:
         username: str | None = None
         if bucket == "login":
             body, receive = await _buffer(receive)
-            username = await _form_username(scope, body)
+            try:
+                username = await _form_username(scope, body)
+            except UnreadableLogin as exc:
+                await _unreadable(request, exc)(scope, receive, send)
+                return
         if settings.rate_limit_enabled and limit is not None:
             limiter = _limiter(request.app)
             wait = limiter.hit(f"{bucket}|ip|{_client(scope)}", limit.per_ip, limit.seconds)
-            account = username.strip().lower() if username else _signed_in_subject(request)
+            account = (
+                lockout.login_key(settings.secret_key, username)
+                if username
+                else _signed_in_subject(request)
+            )
             if not wait and account:
                 wait = limiter.hit(f"{bucket}|account|{account}", limit.per_account, limit.seconds)
             if wait:
@@ -226,24 +241,26 @@ class RateLimitMiddleware:
                 max_failures=settings.login_max_failures,
                 minutes=settings.login_lockout_minutes,
             )
+            agency = await run_in_threadpool(official_agency, db, username=username)
             await run_in_threadpool(
                 record_audit,
                 db,
                 actor=f"login:{key[:16]}",
                 action=AuditAction.LOGIN_FAILED,
-                detail={"route": scope["path"]},
+                detail=_login_detail(scope["path"], agency),
                 ip=ip,
             )
         elif 200 <= seen["status"] < 400:
             subject = _subject_from_login(settings.secret_key, seen["cookies"], seen["body"])
             if subject:
                 await run_in_threadpool(lockout.register_success, db, key)
+                agency = await run_in_threadpool(official_agency, db, subject=subject)
                 await run_in_threadpool(
                     record_audit,
                     db,
                     actor=subject,
                     action=AuditAction.LOGIN,
-                    detail={"route": scope["path"]},
+                    detail=_login_detail(scope["path"], agency),
                     ip=ip,
                 )
 
@@ -253,6 +270,11 @@ class RateLimitMiddleware:
         return refusal(
             request, 429, lockout.LOCKED_MESSAGE.format(minutes=minutes), "login_locked", seconds
         )
+
+
+def _login_detail(route: str, agency: str | None) -> dict[str, str]:
+    """An official's sign-in names the agency: its supervisor's export keeps such events."""
+    return {"route": route, "agency": agency} if agency else {"route": route}
 
 
 def _subject_from_login(secret: str, cookies: list[str], body: bytes) -> str | None:
@@ -304,9 +326,35 @@ async def _buffer(receive: Receive) -> tuple[bytes, Receive]:
     return body, replay
 
 
+class UnreadableLogin(Exception):
+    """A sign-in request whose name the guard cannot know for sure."""
+
+    def __init__(self, status: int, code: str, detail: str) -> None:
+        super().__init__(detail)
+        self.status, self.code, self.detail = status, code, detail
+
+
+def _unreadable(request: Request, exc: UnreadableLogin) -> Response:
+    if wants_page(request):
+        from dichvucong.web.templating import render
+
+        return render(
+            request,
+            "error.html",
+            {"title": "Yêu cầu không hợp lệ", "detail": exc.detail},
+            status_code=exc.status,
+        )
+    return problem(exc.status, "Yêu cầu không hợp lệ", exc.detail, exc.code)
+
+
 async def _form_username(scope: Scope, body: bytes) -> str | None:
+    """The sign-in name, stripped as authenticate() strips it; None when none was sent.
+
+    Raises UnreadableLogin rather than answer None for a body the route might still
+    read (a larger one, more fields): that sign-in would skip the lockout.
+    """
     if len(body) > MAX_LOGIN_BODY:
-        return None
+        raise UnreadableLogin(413, "login_too_large", UNREADABLE_LOGIN)
     sent = False
 
     async def once() -> Message:
@@ -317,11 +365,15 @@ async def _form_username(scope: Scope, body: bytes) -> str | None:
         return {"type": "http.request", "body": body, "more_body": False}
 
     try:
-        form = await Request(scope, once).form(max_files=0, max_fields=20)
-    except Exception:  # malformed body: the route answers it
-        return None
+        form = await Request(scope, once).form(max_files=0, max_fields=MAX_LOGIN_FIELDS)
+    except Exception as exc:  # malformed, or more than a sign-in form holds
+        raise UnreadableLogin(400, "login_unreadable", UNREADABLE_LOGIN) from exc
     value = form.get("username")
-    return value[:254] if isinstance(value, str) and value.strip() else None
+    name = value.strip() if isinstance(value, str) else ""
+    if len(name) > LOGIN_NAME_MAX:
+        detail = FIELD_MESSAGES["login_name_too_long"].format(n=LOGIN_NAME_MAX)
+        raise UnreadableLogin(422, "login_name_too_long", detail)
+    return name or None
 
 
 def install_rate_limits(app: FastAPI) -> None:

@@ -28,6 +28,7 @@ from dichvucong.official_forms import (
     load_sources,
     render_pdf,
 )
+from dichvucong.security.audit import audit_official_read
 from dichvucong.settings import Settings
 from dichvucong.web.sessions import page_principal
 from dichvucong.web.templating import render
@@ -82,16 +83,27 @@ def login_redirect(request: Request, login_path: str) -> RedirectResponse:
 # ------------------------------------------------------------ Form 01 (both sides)
 
 
+def audit_form_read(
+    request: Request, principal: Principal, dossier: Dossier, form_no: str, kind: str
+) -> None:
+    """Every form shows the applicant's personal data: an official opening one leaves
+    the same trace as opening the case (a citizen reading their own leaves none)."""
+    audit_official_read(request, principal, dossier.code, "form", form=form_no, format=kind)
+
+
 @router.get("/api/v1/dossiers/{code}/receipt.pdf", response_class=Response)
 def receipt_pdf(
     code: str,
+    request: Request,
     principal: CurrentPrincipal,
     session: SessionDep,
     catalog: CatalogDep,
     settings: SettingsDep,
 ) -> Response:
     dossier = visible_dossier(session, code, principal)
-    return pdf_response("01", form_context("01", session, dossier, catalog, settings))
+    context = form_context("01", session, dossier, catalog, settings)
+    audit_form_read(request, principal, dossier, "01", "pdf")
+    return pdf_response("01", context)
 
 
 @router.get("/ho-so/{code}/phieu-hen", response_class=HTMLResponse)
@@ -103,10 +115,12 @@ def receipt_page(
         return login_redirect(request, "/dang-nhap")
     dossier = visible_dossier(session, code, principal)
     back = f"/ho-so/{code}" if principal.is_citizen else f"/can-bo/ho-so/{code}"
+    context = form_context("01", session, dossier, catalog, settings)
+    audit_form_read(request, principal, dossier, "01", "html")
     return html_response(
         request,
         "01",
-        form_context("01", session, dossier, catalog, settings),
+        context,
         back_href=back,
         pdf_href=f"/api/v1/dossiers/{code}/receipt.pdf",
     )
@@ -139,6 +153,7 @@ def official_form(
         return login_redirect(request, "/can-bo/dang-nhap")
     dossier = visible_dossier(session, code, principal)
     context = form_context(form_no, session, dossier, catalog, settings)
+    audit_form_read(request, principal, dossier, form_no, kind)
     if kind == "pdf":
         return pdf_response(form_no, context)
     return html_response(

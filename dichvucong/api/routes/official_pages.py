@@ -18,7 +18,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
 
-from dichvucong.accounts.citizens import authenticate
+from dichvucong.accounts.citizens import FIELD_MESSAGES, OFFICIAL_NAME_MAX, authenticate
 from dichvucong.accounts.principal import Principal
 from dichvucong.api.deps import get_temporal
 from dichvucong.api.problems import DomainError, Forbidden, NotFound
@@ -42,7 +42,7 @@ from dichvucong.web.csrf import check_csrf
 from dichvucong.web.sessions import end_session, page_principal, start_session
 from dichvucong.web.templating import render
 from dichvucong.workflows import texts
-from dichvucong.workflows.messages import STEP_ISSUE, Actor, DocumentRef
+from dichvucong.workflows.messages import STEP_ISSUE, Actor, CaseStatus, DocumentRef
 
 router = APIRouter(include_in_schema=False, route_class=OneTripRoute)
 
@@ -112,24 +112,32 @@ async def login(request: Request) -> Response:
 
 def _login(request: Request, form: FormData) -> Response:
     check_csrf(request, _text(form, "csrf_token"))
-    username, password = _text(form, "username")[:64], _text(form, "password")[:128]
+    # The name exactly as the sign-in guard keyed its lockout: refused when too long,
+    # never cut (a cut name would sign in under a fresh lockout counter).
+    username, password = _text(form, "username"), _text(form, "password")[:128]
+    if len(username) > OFFICIAL_NAME_MAX:
+        message = FIELD_MESSAGES["login_name_too_long"].format(n=OFFICIAL_NAME_MAX)
+        return _login_refused(request, form, username[:OFFICIAL_NAME_MAX], message, 422)
     with request.app.state.db.session() as session:
         principal = authenticate(session=session, username=username, password=password)
     if principal is None or not principal.is_official:
         # One answer for an unknown name, a wrong password or a citizen's account.
-        return render(
-            request,
-            "official/login.html",
-            {
-                "next": _safe_next(_text(form, "next")),
-                "username": username,
-                "error": "Tên đăng nhập hoặc mật khẩu không đúng.",
-            },
-            status_code=401,
-        )
+        message = "Tên đăng nhập hoặc mật khẩu không đúng."
+        return _login_refused(request, form, username, message, 401)
     response = RedirectResponse(_safe_next(_text(form, "next")), status_code=303)
     start_session(response, principal, request.app.state.settings)
     return response
+
+
+def _login_refused(
+    request: Request, form: FormData, username: str, error: str, status_code: int
+) -> Response:
+    return render(
+        request,
+        "official/login.html",
+        {"next": _safe_next(_text(form, "next")), "username": username, "error": error},
+        status_code=status_code,
+    )
 
 
 @router.post("/can-bo/dang-xuat")
@@ -144,11 +152,21 @@ async def logout(request: Request) -> Response:
 # -------------------------------------------------------------------------- inbox
 
 
+# Where the statutory clock runs. Elsewhere it stopped (a result issued on time, a
+# supplement awaited...): due_at is then the past deadline it met, and only the
+# workflow's own overdue flag, which the JSON inbox filters on, says it was missed.
+CLOCK_RUNNING = frozenset({CaseStatus.PROCESSING})
+
+
 def urgency(dossier: Dossier | WorkItem, now: datetime, soon: datetime) -> str:
     """ "overdue" (red), "soon" (amber: due within one working day) or ""."""
-    if dossier.due_at is None:
+    if dossier.overdue:
+        return "overdue"
+    if dossier.due_at is None or dossier.status not in CLOCK_RUNNING:
         return ""
-    if dossier.overdue or dossier.due_at <= now:
+    # The flag is set by the workflow's timer: the due moment itself is checked too, so
+    # a case turns red on time even before that timer's transition reaches the read model.
+    if dossier.due_at <= now:
         return "overdue"
     return "soon" if dossier.due_at <= soon else ""
 
