@@ -31,6 +31,7 @@ from dichvucong.db.engine import Database
 from dichvucong.documents.store import build_document_store
 from dichvucong.security.ratelimit import install_rate_limits
 from dichvucong.settings import Settings, get_settings
+from dichvucong.web.body_limit import install_body_limits
 from dichvucong.web.security import install_security_headers
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -96,4 +97,5 @@ def create_app(settings: Settings | None = None, *, temporal: Client | None = No
 
         install_simulators(app, settings)
     install_rate_limits(app)
+    install_body_limits(app)  # innermost: its 413 goes through the problem handlers
     return app

@@ -28,6 +28,13 @@ class UnsupportedMediaType(ValueError):
         super().__init__(detail)
 
 
+class EmptyDocument(UnsupportedMediaType):
+    """No content at all: said as such, not as a file of the wrong kind."""
+
+    def __init__(self, detail: str = "Tệp rỗng.") -> None:
+        super().__init__(detail)
+
+
 def sniff_media_type(head: bytes, allowed: Iterable[str] = DEFAULT_ALLOWED) -> str:
     """The media type of content starting with ``head`` (at least ``SNIFF_BYTES``
     bytes when the content is that long), or ``UnsupportedMediaType``."""

@@ -38,6 +38,7 @@ from dichvucong.documents.media import (
     PDF_ACTIVE,
     PNG,
     SNIFF_BYTES,
+    EmptyDocument,
     PdfActiveContentScanner,
     UnsafeDocument,
     check_image,
@@ -128,6 +129,8 @@ class _Spool:
         self.file.write(chunk)
 
     def close(self) -> tuple[str, str]:
+        if self.size == 0:
+            raise EmptyDocument()
         if self.media_type is None:  # shorter than the longest magic number
             self.media_type = sniff_media_type(self.head, self.allowed)
         self.pdf_scan.close()

@@ -14,9 +14,10 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from anyio import to_thread
 from sqlalchemy import Table, bindparam, insert
@@ -29,9 +30,9 @@ from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from dichvucong import search_attributes as sa
-from dichvucong.api.problems import DomainError
+from dichvucong.api.problems import Conflict, DomainError
 from dichvucong.catalog import Catalog
-from dichvucong.catalog.models import Procedure
+from dichvucong.catalog.models import DocumentSlot, Procedure
 from dichvucong.db.engine import Database
 from dichvucong.db.models import (
     CitizenAccount,
@@ -42,7 +43,7 @@ from dichvucong.db.models import (
     acting_roles,
     utcnow,
 )
-from dichvucong.documents.media import UnsafeDocument, UnsupportedMediaType
+from dichvucong.documents.media import EmptyDocument, UnsafeDocument, UnsupportedMediaType
 from dichvucong.documents.store import DocumentStore, DocumentTooLarge, StoredRef
 from dichvucong.dossiers.codes import allocate_code
 from dichvucong.forms.fees import compute_fee
@@ -56,6 +57,7 @@ from dichvucong.workflows.messages import CaseRules, DocumentRef, DossierInput
 from dichvucong.workflows.rules import allowed_actions
 
 log = logging.getLogger("dichvucong.submission")
+T = TypeVar("T")
 
 MESSAGES = {
     "procedure": "Thủ tục không tồn tại.",
@@ -207,7 +209,11 @@ class SubmissionService:
         if errors:
             raise SubmissionInvalid(errors)
         assert procedure is not None
-        reused = await to_thread.run_sync(self._reused, citizen_id, request) if request.reuse else []
+        reused = (
+            await to_thread.run_sync(self._reused, citizen_id, procedure, request.reuse)
+            if request.reuse
+            else []
+        )
         stored = await self._store_uploads(procedure, request)
         try:
             return await self._create(applicant, procedure, request, cleaned, stored + reused, key)
@@ -236,21 +242,43 @@ class SubmissionService:
         with self.db.session() as session:  # a retry: rare, the whole row
             return session.get(Dossier, code)
 
-    def _reused(self, citizen_id: int, request: SubmissionRequest) -> list[_Stored]:
-        wanted = [(slot, doc_id) for slot, ids in request.reuse.items() for doc_id in ids]
+    def reused_documents(
+        self, citizen_id: int, procedure: Procedure, reuse: dict[str, list[int]]
+    ) -> list[DocumentRef]:
+        """Saved documents ("my documents") chosen for the slots of a supplement, checked
+        as a new dossier's are (blocking: call from a worker thread)."""
+        return [_ref(item) for item in self._reused(citizen_id, procedure, reuse)]
+
+    def _reused(
+        self, citizen_id: int, procedure: Procedure, reuse: dict[str, list[int]]
+    ) -> list[_Stored]:
+        """The citizen's own saved documents, still stored, of a type the slot accepts
+        (the same rule as an upload: a JPEG saved before does not fit a PDF-only slot)."""
+        wanted = [(slot, doc_id) for slot, ids in reuse.items() for doc_id in ids]
         if not wanted:
             return []
+        slots = {slot.key: slot for slot in procedure.documents}
         errors: dict[str, str] = {}
         found: list[_Stored] = []
         with self.db.session() as session:
-            for slot, doc_id in wanted:
+            for slot_key, doc_id in wanted:
                 doc = session.get(CitizenDocument, doc_id)
                 if doc is None or doc.owner_id != citizen_id or not self.store.exists(doc.sha256):
-                    errors[f"documents.{slot}"] = MESSAGES["reuse"]
+                    errors[f"documents.{slot_key}"] = MESSAGES["reuse"]
+                    continue
+                slot = slots.get(slot_key)
+                if slot is None:
+                    errors[f"documents.{slot_key}"] = MESSAGES["slot_unknown"]
+                    continue
+                if doc.media_type not in slot.accepted_types:
+                    errors[f"documents.{slot_key}"] = _type_message(slot, doc.name)
                     continue
                 found.append(
                     _Stored(
-                        slot, doc.name, StoredRef(doc.sha256, doc.size, doc.media_type), new=False
+                        slot_key,
+                        doc.name,
+                        StoredRef(doc.sha256, doc.size, doc.media_type),
+                        new=False,
                     )
                 )
         if errors:
@@ -271,19 +299,8 @@ class SubmissionService:
                     item = await self._store_one(slot_key, name, upload)
                     stored.append(item)
                     total += item.ref.size
-                    if item.ref.size == 0:
-                        raise SubmissionInvalid(
-                            {f"documents.{slot_key}": MESSAGES["empty_file"].format(file=name)}
-                        )
                     if item.ref.media_type not in slot.accepted_types:
-                        types = ", ".join(TYPE_LABELS.get(t, t) for t in slot.accepted_types)
-                        raise SubmissionInvalid(
-                            {
-                                f"documents.{slot_key}": MESSAGES["slot_type"].format(
-                                    file=name, types=types
-                                )
-                            }
-                        )
+                        raise SubmissionInvalid({f"documents.{slot_key}": _type_message(slot, name)})
                     if total > self.settings.max_dossier_bytes:
                         raise SubmissionInvalid(
                             {
@@ -307,6 +324,10 @@ class SubmissionService:
                         file=name, limit=_limit_mb(self.settings.max_file_bytes)
                     )
                 }
+            ) from exc
+        except EmptyDocument as exc:  # before the type: no content has no type
+            raise SubmissionInvalid(
+                {f"documents.{slot_key}": MESSAGES["empty_file"].format(file=name)}
             ) from exc
         except UnsafeDocument as exc:
             # Its own sentence says what is wrong (active content, too many pixels…).
@@ -332,10 +353,38 @@ class SubmissionService:
             return True
         return False
 
-    async def store_supplement(
+    async def send_supplement(
+        self,
+        procedure: Procedure,
+        uploads: dict[str, list[Upload]],
+        send: Callable[[list[DocumentRef]], Awaitable[T]],
+        *,
+        reused: Sequence[DocumentRef] = (),
+    ) -> T:
+        """Stores a supplement's documents, then ``send``s them (with ``reused``) to the
+        workflow. Nothing refers to the files until the workflow takes them, so a
+        failure removes those this call stored new: a refused file, a cancellation, the
+        workflow's refusal. Only when the answer to ``send`` is unknown (Temporal
+        unreachable, timed out, cancelled mid-call) are they kept: the workflow may
+        have taken them; the sweep removes them if it did not."""
+        stored = await self._store_supplement(procedure, uploads)
+        new = [item for item in stored if item.new]
+        sending = False
+        try:
+            refs = [_ref(item) for item in stored] + list(reused)
+            sending = True
+            return await send(refs)
+        except BaseException as exc:
+            if not sending or isinstance(exc, Conflict):  # refused: never taken
+                self._discard(new)
+            elif new:
+                log.warning("supplement_outcome_unknown files_kept=%d", len(new))
+            raise
+
+    async def _store_supplement(
         self, procedure: Procedure, uploads: dict[str, list[Upload]]
-    ) -> list[DocumentRef]:
-        """Documents sent with a supplement, per slot of the procedure. A refused file
+    ) -> list[_Stored]:
+        """Documents sent with a supplement, per slot of the procedure. Any failure
         removes every file this call stored first: nothing is left behind."""
         slots = {slot.key: slot for slot in procedure.documents}
         unknown = [key for key in uploads if key not in slots]
@@ -345,16 +394,17 @@ class SubmissionService:
         try:
             for slot_key, files in uploads.items():
                 for upload in files:
-                    item = await self._store_one(slot_key, _safe_name(upload.filename), upload)
+                    name = _safe_name(upload.filename)
+                    item = await self._store_one(slot_key, name, upload)
                     stored.append(item)
                     if item.ref.media_type not in slots[slot_key].accepted_types:
                         raise SubmissionInvalid(
-                            {f"documents.{slot_key}": "Tệp không đúng loại cho phép."}
+                            {f"documents.{slot_key}": _type_message(slots[slot_key], name)}
                         )
-        except SubmissionInvalid:
+        except BaseException:
             self._discard([item for item in stored if item.new])
             raise
-        return [_ref(item) for item in stored]
+        return stored
 
     async def store_results(self, uploads: list[Upload]) -> list[DocumentRef]:
         """The result document(s) an issuing official uploads; blank file parts (an
@@ -592,6 +642,11 @@ def _stored_key(citizen_id: int, idempotency_key: str | None) -> str | None:
     if len(key) <= IDEMPOTENCY_KEY_COLUMN:
         return key
     return f"{citizen_id}:sha256:{hashlib.sha256(idempotency_key.encode()).hexdigest()}"
+
+
+def _type_message(slot: DocumentSlot, name: str) -> str:
+    types = ", ".join(TYPE_LABELS.get(t, t) for t in slot.accepted_types)
+    return MESSAGES["slot_type"].format(file=name, types=types)
 
 
 def _safe_name(filename: str | None) -> str:

@@ -50,8 +50,8 @@ def _count(form: dict[str, Any], key: str | None, default: int = 1) -> int:
         number = float(value)  # type: ignore[arg-type]
     except (TypeError, ValueError):
         return default
-    if math.isnan(number) or math.isinf(number) or number < 1:
-        return default
+    if math.isnan(number) or math.isinf(number) or number < 1 or not number.is_integer():
+        return default  # never rounded: validation refuses 3.5 copies
     return int(number)
 
 

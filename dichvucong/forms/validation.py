@@ -24,6 +24,7 @@ MSG_DATE = "Ngày không hợp lệ (định dạng YYYY-MM-DD)"
 MSG_ID_NUMBER = "Số định danh cá nhân (CCCD) phải gồm đúng 12 chữ số"
 MSG_PHONE = "Số điện thoại không hợp lệ (10 chữ số, bắt đầu bằng 0)"
 MSG_EMAIL = "Địa chỉ thư điện tử không hợp lệ"
+MSG_WHOLE = "{label} phải là số nguyên (không có phần lẻ)"
 
 
 class _Invalid(Exception):
@@ -154,12 +155,28 @@ def _required_message(f: FormField) -> str:
     return f"Vui lòng nhập {f.label}"
 
 
+def count_fields(procedure: Procedure) -> frozenset[str]:
+    """The number fields that count something (copies, pages): the ones the fee rule
+    multiplies by, so a whole number only (3.5 copies would be charged as 3)."""
+    fee = procedure.fee
+    keys = (getattr(fee, "copies_field", None), getattr(fee, "pages_field", None))
+    return frozenset(key for key in keys if key)
+
+
+def _clean_count(f: FormField, value: Any) -> int:
+    number = _clean_number(f, value)
+    if not float(number).is_integer():
+        raise _Invalid(MSG_WHOLE.format(label=f.label))
+    return int(number)
+
+
 def validate_form(
     procedure: Procedure, data: dict[str, Any]
 ) -> tuple[dict[str, Any], dict[str, str]]:
     """(cleaned values, errors by field key). Valid when the errors are empty."""
     cleaned: dict[str, Any] = {}
     errors: dict[str, str] = {}
+    counts = count_fields(procedure)
     for f in procedure.form_fields:
         value = data.get(f.key)
         if f.type == "checkbox":
@@ -176,8 +193,9 @@ def validate_form(
             if f.required:
                 errors[f.key] = _required_message(f)
             continue
+        clean = _clean_count if f.type == "number" and f.key in counts else _CLEANERS[f.type]
         try:
-            cleaned[f.key] = _CLEANERS[f.type](f, value)
+            cleaned[f.key] = clean(f, value)
         except _Invalid as exc:
             errors[f.key] = str(exc)
 

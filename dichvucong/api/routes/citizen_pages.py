@@ -13,13 +13,13 @@ import logging
 import time
 import uuid
 from collections import deque
+from collections.abc import Awaitable, Callable
 from datetime import date
 from typing import Annotated, Any
 from urllib.parse import quote, urlsplit
 
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import RedirectResponse, Response, StreamingResponse
-from sqlalchemy import func
 from sqlmodel import select
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
@@ -168,15 +168,9 @@ def _checked_visible(request: Request, form: FormData, code: str) -> DossierRow:
 
 
 async def _read_form(request: Request, *, files: bool = False) -> FormData:
-    settings = request.app.state.settings
-    if files:
-        length = request.headers.get("content-length")
-        limit = settings.max_dossier_bytes + 1024 * 1024
-        if length is not None and length.isdigit() and int(length) > limit:
-            raise DomainError(
-                "too_large", "Dữ liệu gửi lên vượt quá dung lượng cho phép.", status=413
-            )
-    return await request.form(max_files=MAX_PARTS, max_fields=MAX_PARTS * 4)
+    """The body's size is bounded as it arrives (dichvucong.web.body_limit); a form
+    that takes no documents refuses file parts before Starlette spools one to disk."""
+    return await request.form(max_files=MAX_PARTS if files else 0, max_fields=MAX_PARTS * 4)
 
 
 def _files(form: FormData, prefix: str) -> dict[str, list[UploadFile]]:
@@ -224,41 +218,28 @@ def _fmt_percent(value: float | None) -> str:
     return "—" if value is None else f"{value:.2f} %".replace(".", ",")
 
 
+NO_FIGURES = {"received": "—", "resolved": "—", "on_time": "—", "satisfaction": "—",
+              "unavailable": True}  # fmt: skip
+
+
 def home_figures(db: Any) -> dict[str, Any]:
-    """The public figures of the home page, from the read model."""
+    """The public figures of the home page, from the read model. When they cannot be
+    worked out, none: other counts under the same headings would mean something else
+    (all years, any rating, dossiers never received)."""
     try:
         from dichvucong.stats import province_rates
 
         rates = dict(province_rates(db))
     except Exception:  # noqa: BLE001 - the home page must render even if stats fail
         log.exception("province_rates_failed")
-        rates = _simple_rates(db)
+        return dict(NO_FIGURES)
     resolved = int(rates.get("resolved") or 0)
     return {
         "received": int(rates.get("received") or 0),
         "resolved": resolved,
         "on_time": _fmt_percent(rates.get("on_time") if resolved else None),
         "satisfaction": _fmt_percent(rates.get("satisfaction") if resolved else None),
-    }
-
-
-def _simple_rates(db: Any) -> dict[str, Any]:
-    """Fallback counts straight from the Dossier table (all time)."""
-    with db.session() as session:
-
-        def count(*where: Any) -> int:
-            return int(session.exec(select(func.count()).select_from(Dossier).where(*where)).one())
-
-        received = count(Dossier.status != "REFUSED")
-        resolved = count(Dossier.timeliness.is_not(None))  # type: ignore[union-attr]
-        on_time = count(Dossier.timeliness.in_(("early", "on_time")))  # type: ignore[union-attr]
-        rated = count(Dossier.rating.is_not(None))  # type: ignore[union-attr]
-        happy = count(Dossier.rating.in_(("very_satisfied", "satisfied")))  # type: ignore[union-attr]
-    return {
-        "received": received,
-        "resolved": resolved,
-        "on_time": on_time * 100 / resolved if resolved else None,
-        "satisfaction": happy * 100 / rated if rated else None,
+        "unavailable": False,
     }
 
 
@@ -750,7 +731,15 @@ def my_dossiers(request: Request) -> Response:
 
 
 @router.get("/ho-so/{code}")
-def dossier_page(request: Request, code: str, moi: str = "", da: str = "") -> Response:
+def dossier_page(
+    request: Request,
+    code: str,
+    moi: str = "",
+    da: str = "",
+    thanh_toan: Annotated[str, Query(alias="thanh-toan", max_length=10)] = "",
+) -> Response:
+    """``?thanh-toan=1``: back from the payment gateway (its return address), before
+    its callback has necessarily reached us."""
     principal = _citizen(request)
     if principal is None:
         return _login_redirect(request)
@@ -762,6 +751,11 @@ def dossier_page(request: Request, code: str, moi: str = "", da: str = "") -> Re
     procedure = catalog.procedures.get(view.procedure_code)
     slots = {s.key: s.name for s in procedure.documents} if procedure else {}
     reusable = _my_documents(request, principal.id) if view.status == "SUPPLEMENT_REQUESTED" else []
+    payment_due = view.status == "AWAITING_PAYMENT" and view.payment_status != "paid"
+    # Just paid: the bank's confirmation may still be on its way; a second button
+    # would invite a second payment.
+    confirming = payment_due and bool(thanh_toan)
+    flash = FLASHES.get(da) or (FLASHES["thanh-toan"] if thanh_toan else None)
     return render(
         request,
         "citizen/dossier.html",
@@ -770,14 +764,15 @@ def dossier_page(request: Request, code: str, moi: str = "", da: str = "") -> Re
             "p": procedure,
             "slots": slots,
             "new": bool(moi),
-            "flash": FLASHES.get(da),
+            "flash": flash,
             "due_reasons": DUE_REASONS,
             "delivery_labels": DELIVERY_LABELS,
             "rating_labels": RATING_LABELS,
             "can_download": has_result and view.status in DOWNLOADABLE_STATUSES,
             "can_withdraw": view.status in ("SUBMITTED", "SUPPLEMENT_REQUESTED")
             and "withdraw" in view.allowed_actions,
-            "can_pay": view.status == "AWAITING_PAYMENT" and view.payment_status != "paid",
+            "can_pay": payment_due and not confirming,
+            "confirming_payment": confirming,
             "can_rate": view.status == "COMPLETED" and view.rating is None,
             "reusable": reusable,
             # One per page shown: a double-click sends the same decision once.
@@ -799,27 +794,31 @@ async def supplement_post(request: Request, code: str) -> Response:
         temporal = await get_temporal(request)
         service = submission_service(request, temporal)
         procedure = service.catalog.procedures[dossier.procedure_code]
-        refs = await _supplement_documents(request, service, procedure, principal, form)
         note = _text(form, "note")[:2000]
+        key = _raw(form, "idempotency_key") or None
+
+        async def send(refs: list[DocumentRef]) -> dict[str, Any]:
+            supplement = SupplementInput(documents=refs, form_changes={}, note=note)
+            return await decisions.send_supplement(
+                client=temporal, dossier=dossier, principal=principal,
+                supplement=supplement, idempotency_key=key,
+            )  # fmt: skip
+
+        await _send_supplement(service, procedure, principal, form, send)
     finally:
         await form.close()
-    await decisions.send_supplement(
-        client=temporal,
-        dossier=dossier,
-        principal=principal,
-        supplement=SupplementInput(documents=refs, form_changes={}, note=note),
-        idempotency_key=_raw(form, "idempotency_key") or None,
-    )
     return _see_other(f"/ho-so/{quote(dossier.code)}?da=bo-sung")
 
 
-async def _supplement_documents(
-    request: Request,
+async def _send_supplement(
     service: SubmissionService,
     procedure: Procedure,
     principal: Principal,
     form: FormData,
-) -> list[DocumentRef]:
+    send: Callable[[list[DocumentRef]], Awaitable[dict[str, Any]]],
+) -> None:
+    """Checks the chosen documents, then stores the uploads and sends them all; the
+    service removes the stored files again if the supplement fails."""
     slots = {slot.key: slot for slot in procedure.documents}
     uploads = _files(form, "tep.")
     reuse = _reuse_ids(form, "dung_lai.")
@@ -830,38 +829,17 @@ async def _supplement_documents(
         raise DomainError(
             "supplement_empty", "Vui lòng đính kèm ít nhất một giấy tờ bổ sung.", status=422
         )
-    # The saved documents first: a wrong one is refused before any upload is stored.
-    reused = await run_in_threadpool(_reused_documents, request, principal, reuse) if reuse else []
     try:
-        refs = await service.store_supplement(procedure, uploads)
+        # The saved documents first: a wrong one is refused before any upload is stored.
+        reused = (
+            await run_in_threadpool(service.reused_documents, principal.id, procedure, reuse)
+            if reuse
+            else []
+        )
+        await service.send_supplement(procedure, uploads, send, reused=reused)  # type: ignore[arg-type]
     except SubmissionInvalid as exc:
         message = " ".join(exc.errors.values()) or exc.detail
         raise DomainError("supplement_invalid", message, status=422) from exc
-    return refs + reused
-
-
-def _reused_documents(
-    request: Request, principal: Principal, reuse: dict[str, list[int]]
-) -> list[DocumentRef]:
-    refs: list[DocumentRef] = []
-    with request.app.state.db.session() as session:
-        for slot_key, ids in reuse.items():
-            for doc_id in ids:
-                doc = session.get(CitizenDocument, doc_id)
-                if doc is None or doc.owner_id != principal.id:
-                    raise DomainError(
-                        "reuse", "Không tìm thấy giấy tờ đã lưu được chọn.", status=422
-                    )
-                refs.append(
-                    DocumentRef(
-                        sha256=doc.sha256,
-                        size=doc.size,
-                        media_type=doc.media_type,
-                        slot=slot_key,
-                        name=doc.name,
-                    )
-                )
-    return refs
 
 
 @router.post("/ho-so/{code}/thanh-toan")

@@ -50,6 +50,7 @@ from dichvucong.dossiers.views import (
     summary,
     visible_dossier,
 )
+from dichvucong.forms.validation import validate_form
 from dichvucong.security.audit import audit_decision, audit_official_read
 from dichvucong.settings import Settings
 from dichvucong.workflows.messages import Actor, DocumentRef, SupplementInput, WithdrawInput
@@ -131,15 +132,9 @@ class InboxAnswer(BaseModel):
 # ------------------------------------------------------------------------ helpers
 
 
-def _check_length(request: Request, limit: int) -> None:
-    length = request.headers.get("content-length")
-    if length is not None and length.isdigit() and int(length) > limit:
-        raise DomainError("too_large", "Dữ liệu gửi lên vượt quá dung lượng cho phép.", status=413)
-
-
 async def _read_form(request: Request, settings: Settings) -> FormData:
-    # Bound the body before reading it: files plus a margin for the other fields.
-    _check_length(request, settings.max_dossier_bytes + 1024 * 1024)
+    # The body's size is bounded as it arrives (dichvucong.web.body_limit), with or
+    # without a Content-Length header; here only the number of parts.
     return await request.form(max_files=MAX_PARTS, max_fields=MAX_PARTS)
 
 
@@ -300,26 +295,33 @@ async def supplement(
         service = submission_service(request, temporal)
         procedure = service.catalog.procedures[dossier.procedure_code]
         changes = _json_object(_text(form, "form") or None)
-        refs = await _store_supplement(service, procedure, form)
+        # The form changes first: a wrong value is refused before a file is stored.
+        merged = _merged_form(procedure, dossier.form_data or {}, changes)
+        note = _text(form, "note")[:MAX_NOTE]
+
+        async def send(refs: list[DocumentRef]) -> dict[str, Any]:
+            supplement = SupplementInput(documents=refs, form_changes=changes, note=note)
+            return await decisions.send_supplement(
+                client=temporal, dossier=dossier, principal=principal,
+                supplement=supplement, idempotency_key=idempotency_key,
+            )  # fmt: skip
+
+        # Refused: the files stored for it are removed, the form data stays as it was.
+        await service.send_supplement(procedure, _uploads(form, {"form"}), send)
     finally:
         await form.close()
-    from dichvucong.forms.validation import validate_form
-
-    merged, errors = validate_form(procedure, {**(dossier.form_data or {}), **changes})
-    if errors:
-        raise SubmissionInvalid({f"form.{k}": v for k, v in errors.items()})
-    await decisions.send_supplement(
-        client=temporal,
-        dossier=dossier,
-        principal=principal,
-        supplement=SupplementInput(
-            documents=refs, form_changes=changes, note=_text(form, "note")[:MAX_NOTE]
-        ),
-        idempotency_key=idempotency_key,
-    )  # refused: the form data below stays as it was
     if changes:
         await run_in_threadpool(_save_form_data, db, code, merged)
     return {"dossier_code": code, "status": "accepted"}
+
+
+def _merged_form(
+    procedure: Any, form_data: dict[str, Any], changes: dict[str, Any]
+) -> dict[str, Any]:
+    merged, errors = validate_form(procedure, {**form_data, **changes})
+    if errors:
+        raise SubmissionInvalid({f"form.{k}": v for k, v in errors.items()})
+    return merged
 
 
 def _save_form_data(db: Database, code: str, form_data: dict[str, Any]) -> None:
@@ -329,12 +331,6 @@ def _save_form_data(db: Database, code: str, form_data: dict[str, Any]) -> None:
         row.form_data = form_data
         session.add(row)
         session.commit()
-
-
-async def _store_supplement(
-    service: SubmissionService, procedure: Any, form: FormData
-) -> list[DocumentRef]:
-    return await service.store_supplement(procedure, _uploads(form, {"form"}))
 
 
 @router.post("/dossiers/{code}/withdraw", response_model=DossierPublic)
