@@ -183,6 +183,8 @@ class DossierWorkflow:
         self._sync_queue: list[NationalSyncRequest] = []
         self._sync_pumping = False
         self._started_with = frozenset(inp.patches)
+        # A second payment (online, after the counter's) was refunded: at most once a case.
+        self._double_refunded = False
 
     # ------------------------------------------------------------------ run
 
@@ -869,6 +871,11 @@ class DossierWorkflow:
             and p.payment_ref == expected
             and p.amount == inp.fee_amount
         )
+        if not valid and self._is_double_payment(p) and self._patched(
+            patches.DOUBLE_PAYMENT_REFUND
+        ):
+            await self._refund_double_payment(p)
+            return
         if not valid:
             # Recorded for the accountant, then ignored: the case does not move.
             await self._transition(
@@ -885,6 +892,56 @@ class DossierWorkflow:
             return
         await self._paid(
             "payment_confirmed", "gateway", "online", f"Giao dịch {p.transaction_id}".strip()
+        )
+
+    def _is_double_payment(self, p: PaymentConfirmedInput) -> bool:
+        """The gateway took the case's fee although the counter already had: the citizen
+        paid twice (a gateway page left open while paying at the counter)."""
+        case, inp = self._case, self._inp
+        return (
+            not self._double_refunded
+            and case.payment_status == "paid"
+            and case.payment_method == "counter"
+            and p.payment_ref == payment_reference(inp.dossier_code)
+            and p.amount == inp.fee_amount
+        )
+
+    async def _refund_double_payment(self, p: PaymentConfirmedInput) -> None:
+        """Refunded through the gateway; the case keeps its counter payment and goes on."""
+        case, inp = self._case, self._inp
+        self._double_refunded = True
+        data: dict[str, Any] = {
+            "payment_ref": p.payment_ref,
+            "amount": p.amount,
+            "expected_amount": inp.fee_amount,
+            "transaction_id": p.transaction_id,
+            "reason": "paid_at_counter",
+        }
+        try:
+            refund: RefundResult = await workflow.execute_activity(
+                "request_refund",
+                RefundRequest(
+                    dossier_code=inp.dossier_code,
+                    idempotency_key=f"{inp.dossier_code}:double-refund",
+                    payment_ref=p.payment_ref,
+                    amount=p.amount,
+                    reason=texts.NOTES["double_refund_reason"],
+                ),
+                result_type=RefundResult,
+                start_to_close_timeout=self._outside_timeout(),
+                retry_policy=OUTSIDE_RETRY,
+                summary="Hoàn tiền nộp trùng",
+            )
+        except ActivityError as failure:
+            data["refund_error"] = reason = _failure_reason(failure)
+            note = texts.NOTES["double_refund_failed"].format(amount=p.amount, reason=reason)
+        else:
+            data["refund_ref"] = refund.refund_ref
+            note = texts.NOTES["double_refund_requested"].format(
+                amount=p.amount, transaction=p.transaction_id, ref=refund.refund_ref
+            )
+        await self._transition(
+            "payment_mismatch", case.status, actor="gateway", note=note, data=data, notify=False
         )
 
     async def _paid(self, action: str, actor: str, method: str, note: str) -> None:

@@ -50,6 +50,9 @@ class LateRefundInput:
     payment_ref: str
     amount: int
     transaction_id: str
+    # False when the case kept another payment (at the counter): the refund is of this
+    # second one, and the dossier's payment status stays as the case left it.
+    sets_payment_status: bool = True
 
 
 @dataclass
@@ -126,7 +129,7 @@ class LateRefundWorkflow:
                 actor=actor,
                 at=workflow.now(),
                 note=note,
-                payment_status=payment_status,
+                payment_status=payment_status if inp.sets_payment_status else None,
                 data=data,
             ),
             result_type=bool,

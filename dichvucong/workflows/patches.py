@@ -46,6 +46,9 @@ SERIAL_LOCALS = "serial-locals-v1"
 # case: their refusals leave no history.
 APOLOGY_AHEAD = "apology-ahead-v1"
 BLANK_ADDRESS = "blank-address-v1"
+# An online payment the gateway took for a case already paid at the counter is refunded
+# (before, only recorded as a payment_mismatch for the accountant).
+DOUBLE_PAYMENT_REFUND = "double-payment-refund-v1"
 
 KNOWN: tuple[str, ...] = (
     NATIONAL_SYNC,
@@ -60,4 +63,5 @@ KNOWN: tuple[str, ...] = (
     SERIAL_LOCALS,
     APOLOGY_AHEAD,
     BLANK_ADDRESS,
+    DOUBLE_PAYMENT_REFUND,
 )

@@ -90,6 +90,16 @@ NOTES: dict[str, str] = {
         "Bưu chính từ chối nhận gửi kết quả. Kết quả chờ tại bộ phận một cửa: cập nhật địa chỉ "
         "và gửi lại, hoặc trả kết quả tại quầy."
     ),
+    # An online payment for a case already paid at the counter (refunded by the case).
+    "double_refund_reason": "Hoàn tiền nộp trùng: hồ sơ đã nộp phí, lệ phí tại quầy",
+    "double_refund_requested": (
+        "Cổng thanh toán báo đã thu {amount:,} đồng (giao dịch {transaction}) trong khi hồ sơ "
+        "đã nộp phí, lệ phí tại quầy; đã yêu cầu hoàn trả (mã hoàn tiền {ref})."
+    ),
+    "double_refund_failed": (
+        "Cổng thanh toán báo thu trùng {amount:,} đồng nhưng từ chối hoàn trả: {reason}. Kế toán "
+        "cơ quan hoàn trả trực tiếp cho công dân."
+    ),
     # A payment the gateway took after its case closed (LateRefundWorkflow).
     "late_payment": (
         "Cổng thanh toán báo đã thu {amount:,} đồng (giao dịch {transaction}) sau khi hồ sơ "

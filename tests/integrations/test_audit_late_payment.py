@@ -34,7 +34,7 @@ from dichvucong.simulators import install_simulators
 from dichvucong.simulators.payment import PaymentSimulator
 from dichvucong.workflows.dossier import DossierWorkflow
 from dichvucong.workflows.late_refund import LatePaymentEvent, LateRefundWorkflow, late_refund_id
-from dichvucong.workflows.messages import AcceptInput
+from dichvucong.workflows.messages import AcceptInput, CounterPaymentInput
 from dichvucong.workflows.references import payment_reference
 from tests.integrations.portal import add_citizen
 from tests.workflows.harness import Harness, dossier_input, harness, vn
@@ -202,3 +202,25 @@ async def test_late_payment_records_are_idempotent(
         assert record(event) is True
         assert record(event) is False
         assert _row(stack, code).last_seq == before + 1
+
+
+async def test_online_payment_of_a_case_paid_at_the_counter_reaches_the_case(
+        tmp_path: Path, free_port: Callable[[], int]) -> None:
+    """The read model says "paid" (at the counter): the callback is no replay, the
+    case's workflow refunds the second payment and keeps the counter's."""
+    async with _stack(tmp_path, free_port()) as stack:
+        code, url, handle = await _awaiting_payment(stack)
+        await handle.execute_update(DossierWorkflow.record_counter_payment, CounterPaymentInput(
+            receipt_no="BL-0042", amount=FEE, actor=RECEPTION))
+        await _until(lambda: _row(stack, code).payment_method == "counter", "the counter payment")
+
+        await _pay(url)  # the gateway's page, left open while paying at the counter
+        assert stack.gateway.callbacks[-1].status_code == 200
+        await _until(lambda: stack.gateway.payments[payment_reference(code)].refunded == FEE,
+                     "the refund")
+        assert dict(stack.gateway.refund_calls) == {f"{code}:double-refund": 1}
+        row = _row(stack, code)
+        assert (row.status, row.payment_status, row.payment_method) == (
+            "PROCESSING", "paid", "counter")
+        assert [e.data.get("reason") for e in _events(stack, code)
+                if e.action == "payment_mismatch"] == ["paid_at_counter"]

@@ -239,6 +239,7 @@ async def payment_callback(
         payment_ref=reference,
         amount=amount,
         transaction_id=str(data.get("transaction_id", "")),
+        sets_payment_status=dossier.payment_status != "paid",
     )
     seen = _seen(request, "payment_callbacks_seen")
     if _case_took_online_payment(dossier) or not seen.claim(paid.transaction_id):
@@ -257,7 +258,8 @@ async def payment_callback(
 def _case_took_online_payment(dossier: Dossier) -> bool:
     """The case already took this reference's one payment: a callback now is a replay."""
     if dossier.payment_status == "paid" and dossier.status not in FINAL_STATUSES:
-        return True  # open cases: as before (a counter payment too; the workflow decides)
+        # Paid at the counter, this is a second payment: the workflow refunds it.
+        return dossier.payment_method != "counter"
     return dossier.payment_method == "online" and dossier.payment_status in (
         "paid", "refund_requested", "refund_failed"
     )
