@@ -13,7 +13,13 @@ from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from dichvucong.accounts.identity import MESSAGES, PHONE, check_id_number, normalise_phone
+from dichvucong.accounts.identity import (
+    MESSAGES,
+    PHONE,
+    check_id_number,
+    is_passport,
+    normalise_phone,
+)
 from dichvucong.accounts.passwords import hash_password, verify_password
 from dichvucong.accounts.principal import Principal
 from dichvucong.accounts.tokens import InvalidToken, read_token
@@ -38,6 +44,8 @@ FIELD_MESSAGES = {
     "id_taken": "Số CCCD này đã được đăng ký. Vui lòng đăng nhập.",
     "phone_taken": "Số điện thoại này đã được đăng ký.",
     "email_taken": "Email này đã được đăng ký.",
+    "passport": "Số hộ chiếu gồm 1 chữ cái và 7 chữ số, ví dụ C1234567.",
+    "passport_taken": "Số hộ chiếu này đã được đăng ký cho tài khoản khác.",
     "login_name_too_long": "Tên đăng nhập không được dài quá {n} ký tự.",
 }
 
@@ -58,6 +66,7 @@ class CitizenCreate(BaseModel):
     email: str | None = Field(default=None, max_length=254)
     address: str = Field(max_length=300)
     password: str = Field(max_length=128)
+    passport_number: str | None = Field(default=None, max_length=20)
 
 
 class CitizenProfileUpdate(BaseModel):
@@ -65,6 +74,20 @@ class CitizenProfileUpdate(BaseModel):
     phone: str = Field(max_length=20)
     email: str | None = Field(default=None, max_length=254)
     address: str = Field(max_length=300)
+    # None leaves the stored passport as it is; "" removes it.
+    passport_number: str | None = Field(default=None, max_length=20)
+
+
+def normalise_passport(passport: str | None) -> str | None:
+    """As printed in the passport (upper case, no spaces); None when not given."""
+    text = "".join((passport or "").split()).upper()
+    return text or None
+
+
+def _check_passport(errors: dict[str, str], passport: str | None) -> None:
+    text = normalise_passport(passport)
+    if text is not None and not is_passport(text):
+        errors["passport_number"] = FIELD_MESSAGES["passport"]
 
 
 def _check_contact(
@@ -94,6 +117,7 @@ def validate_registration(data: CitizenCreate, *, today: date | None = None) -> 
         errors["id_number"] = id_problem
     if len(data.password) < MIN_PASSWORD:
         errors["password"] = FIELD_MESSAGES["password"]
+    _check_passport(errors, data.passport_number)
     return errors
 
 
@@ -103,6 +127,7 @@ def _uniqueness(
     id_number: str | None,
     phone: str,
     email: str | None,
+    passport: str | None = None,
     exclude_id: int | None = None,
 ) -> dict[str, str]:
     errors: dict[str, str] = {}
@@ -111,6 +136,10 @@ def _uniqueness(
         checks.append(("id_number", CitizenAccount.id_number, id_number, "id_taken"))
     if email:
         checks.append(("email", CitizenAccount.email, email, "email_taken"))
+    if passport:
+        checks.append(
+            ("passport_number", CitizenAccount.passport_number, passport, "passport_taken")
+        )
     for field_name, column, value, message in checks:
         query = select(CitizenAccount.id).where(column == value)
         if exclude_id is not None:
@@ -127,7 +156,8 @@ def register_citizen(*, session: Session, data: CitizenCreate) -> CitizenAccount
     phone = normalise_phone(data.phone)
     email = data.email.strip().lower() if data.email else None
     id_number = data.id_number.strip()
-    errors = _uniqueness(session, id_number=id_number, phone=phone, email=email)
+    passport = normalise_passport(data.passport_number)
+    errors = _uniqueness(session, id_number=id_number, phone=phone, email=email, passport=passport)
     if errors:
         raise FieldErrors(errors)
     assert data.date_of_birth is not None
@@ -137,6 +167,7 @@ def register_citizen(*, session: Session, data: CitizenCreate) -> CitizenAccount
         date_of_birth=data.date_of_birth,
         phone=phone,
         email=email,
+        passport_number=passport,
         address=data.address.strip(),
         password_hash=hash_password(data.password),
     )
@@ -157,15 +188,24 @@ def update_profile(
     _check_contact(
         errors, full_name=data.full_name, phone=data.phone, email=data.email, address=data.address
     )
+    _check_passport(errors, data.passport_number)
     if errors:
         raise FieldErrors(errors)
     phone = normalise_phone(data.phone)
     email = data.email.strip().lower() if data.email else None
-    errors = _uniqueness(session, id_number=None, phone=phone, email=email, exclude_id=account.id)
+    passport = (
+        account.passport_number
+        if data.passport_number is None
+        else normalise_passport(data.passport_number)
+    )
+    errors = _uniqueness(
+        session, id_number=None, phone=phone, email=email, passport=passport, exclude_id=account.id
+    )
     if errors:
         raise FieldErrors(errors)
     account.full_name = " ".join(data.full_name.split())
     account.phone, account.email, account.address = phone, email, data.address.strip()
+    account.passport_number = passport
     session.add(account)
     session.commit()
     return account

@@ -61,6 +61,8 @@ class CitizenAccount(SQLModel, table=True):
     date_of_birth: date
     phone: str = Field(unique=True, index=True, max_length=15)
     email: str | None = Field(default=None, unique=True, index=True, max_length=254)
+    # Optional: a citizen who applies with a passport finds dossiers by it (lookup).
+    passport_number: str | None = Field(default=None, unique=True, index=True, max_length=12)
     address: str
     password_hash: str
     created_at: datetime | None = _ts(nullable=False)

@@ -230,7 +230,7 @@ class SubmissionService:
             row = conn.execute(_APPLICANT, {"id": citizen_id}).first()
         if row is None:  # the account went away after its token was issued
             raise DomainError("unauthenticated", "Vui lòng đăng nhập.", status=401)
-        return Applicant(citizen_id, row.id_number, row.full_name), (
+        return Applicant(citizen_id, row.id_number, row.full_name, row.passport_number), (
             self._by_key(key) if key else None
         )
 
@@ -436,6 +436,7 @@ class SubmissionService:
             agency_code=request.agency_code,
             applicant_id=applicant.id,
             applicant_id_number=applicant.id_number,
+            applicant_passport=applicant.passport_number,
             applicant_name=applicant.full_name,
             channel=request.channel,
             delivery=request.delivery,
@@ -584,6 +585,7 @@ class Applicant:
     id: int
     id_number: str | None
     full_name: str
+    passport_number: str | None = None
 
 
 # Statements built once, values bound at execution (a submission runs each of them).
@@ -592,7 +594,9 @@ _dossiers: Table = Dossier.__table__  # type: ignore[attr-defined]
 _documents: Table = DossierDocument.__table__  # type: ignore[attr-defined]
 _stored: Table = StoredDocument.__table__  # type: ignore[attr-defined]
 _mine: Table = CitizenDocument.__table__  # type: ignore[attr-defined]
-_APPLICANT = sa_select(_citizens.c.id_number, _citizens.c.full_name).where(
+_APPLICANT = sa_select(
+    _citizens.c.id_number, _citizens.c.full_name, _citizens.c.passport_number
+).where(
     _citizens.c.id == bindparam("id")
 )
 _CODE_BY_KEY = sa_select(_dossiers.c.code).where(_dossiers.c.idempotency_key == bindparam("key"))

@@ -35,6 +35,7 @@ class CitizenPublic(BaseModel):
     phone: str
     email: str | None
     address: str
+    passport_number: str | None = None
 
 
 class Token(BaseModel):

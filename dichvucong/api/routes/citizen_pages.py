@@ -343,7 +343,9 @@ def lookup_page(request: Request, q: str = "") -> Response:
 
 # ------------------------------------------------------------------------ account
 
-REGISTER_FIELDS = ("full_name", "id_number", "date_of_birth", "phone", "address", "email")
+REGISTER_FIELDS = (
+    "full_name", "id_number", "date_of_birth", "phone", "address", "email", "passport_number"
+)
 
 
 @router.get("/dang-ky")
@@ -375,6 +377,7 @@ def _register(request: Request, form: FormData) -> Response:
         email=values["email"][:254] or None,
         address=values["address"][:300],
         password=_raw(form, "password")[:128],
+        passport_number=values["passport_number"][:20] or None,
     )
     with request.app.state.db.session() as session:
         try:
@@ -458,6 +461,7 @@ def _account_page(
         "phone": account.phone,
         "email": account.email or "",
         "address": account.address,
+        "passport_number": account.passport_number or "",
     }
     return render(
         request,
@@ -501,7 +505,9 @@ async def account_update(request: Request) -> Response:
 def _update_account(request: Request, form: FormData) -> Response:
     principal = _require_citizen(request)
     check_csrf(request, _raw(form, "csrf_token"))
-    values = {k: _text(form, k) for k in ("full_name", "phone", "email", "address")}
+    values = {
+        k: _text(form, k) for k in ("full_name", "phone", "email", "address", "passport_number")
+    }
     with request.app.state.db.session() as session:
         account = session.get(CitizenAccount, principal.id)
         assert account is not None
@@ -514,6 +520,7 @@ def _update_account(request: Request, form: FormData) -> Response:
                     phone=values["phone"][:20],
                     email=values["email"][:254] or None,
                     address=values["address"][:300],
+                    passport_number=values["passport_number"][:20],
                 ),
             )
         except FieldErrors as exc:
