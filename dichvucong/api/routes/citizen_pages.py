@@ -87,6 +87,10 @@ FLASHES = {
     "thanh-toan": "Đã ghi nhận giao dịch thanh toán; trạng thái sẽ được cập nhật khi "
     "ngân hàng xác nhận.",
 }
+SUPPLEMENT_MESSAGES = {
+    "slot_unknown": "Mục giấy tờ không có trong thủ tục.",
+    "empty": "Vui lòng đính kèm ít nhất một giấy tờ bổ sung.",
+}
 DOWNLOADABLE_STATUSES = ("COMPLETED", "RESULT_READY", "DISPATCHED")
 MAX_PARTS = 60
 LOOKUP_LIMIT = 30  # lookups per client per minute
@@ -750,6 +754,16 @@ def dossier_page(
     principal = _citizen(request)
     if principal is None:
         return _login_redirect(request)
+    context = _dossier_context(request, principal, code, thanh_toan=bool(thanh_toan))
+    context["new"] = bool(moi)
+    context["flash"] = FLASHES.get(da) or (FLASHES["thanh-toan"] if thanh_toan else None)
+    return render(request, "citizen/dossier.html", context)
+
+
+def _dossier_context(
+    request: Request, principal: Principal, code: str, *, thanh_toan: bool = False
+) -> dict[str, Any]:
+    """What the dossier page shows, without a failed supplement's errors (blocking)."""
     catalog = request.app.state.catalog
     with request.app.state.db.session() as session:
         dossier = visible_dossier(session, code, principal)
@@ -761,32 +775,29 @@ def dossier_page(
     payment_due = view.status == "AWAITING_PAYMENT" and view.payment_status != "paid"
     # Just paid: the bank's confirmation may still be on its way; a second button
     # would invite a second payment.
-    confirming = payment_due and bool(thanh_toan)
-    flash = FLASHES.get(da) or (FLASHES["thanh-toan"] if thanh_toan else None)
-    return render(
-        request,
-        "citizen/dossier.html",
-        {
-            "d": view,
-            "p": procedure,
-            "slots": slots,
-            "new": bool(moi),
-            "flash": flash,
-            "due_reasons": DUE_REASONS,
-            "delivery_labels": DELIVERY_LABELS,
-            "rating_labels": RATING_LABELS,
-            "can_download": has_result and view.status in DOWNLOADABLE_STATUSES,
-            "can_withdraw": view.status in ("SUBMITTED", "SUPPLEMENT_REQUESTED")
-            and "withdraw" in view.allowed_actions,
-            "can_pay": payment_due and not confirming,
-            "confirming_payment": confirming,
-            "can_rate": view.status == "COMPLETED" and view.rating is None,
-            "reusable": reusable,
-            # One per page shown: a double-click sends the same decision once.
-            "idempotency_key": str(uuid.uuid4()),
-            "errors": {},
-        },
-    )
+    confirming = payment_due and thanh_toan
+    return {
+        "d": view,
+        "p": procedure,
+        "slots": slots,
+        "new": False,
+        "flash": None,
+        "due_reasons": DUE_REASONS,
+        "delivery_labels": DELIVERY_LABELS,
+        "rating_labels": RATING_LABELS,
+        "can_download": has_result and view.status in DOWNLOADABLE_STATUSES,
+        "can_withdraw": view.status in ("SUBMITTED", "SUPPLEMENT_REQUESTED")
+        and "withdraw" in view.allowed_actions,
+        "can_pay": payment_due and not confirming,
+        "confirming_payment": confirming,
+        "can_rate": view.status == "COMPLETED" and view.rating is None,
+        "reusable": reusable,
+        # One per page shown: a double-click sends the same decision once.
+        "idempotency_key": str(uuid.uuid4()),
+        "errors": {},
+        "refusal": None,
+        "supplement": {"note": "", "reuse": {}, "had_files": False},
+    }
 
 
 @router.post("/ho-so/{code}/bo-sung")
@@ -796,25 +807,74 @@ async def supplement_post(request: Request, code: str) -> Response:
     try:
         check_csrf(request, _raw(form, "csrf_token"))
         dossier = await run_in_threadpool(_visible, request, code, principal)
-        if dossier.status != "SUPPLEMENT_REQUESTED":
-            raise Conflict("not_waiting_for_supplement", "Hồ sơ không ở trạng thái chờ bổ sung.")
-        temporal = await get_temporal(request)
-        service = submission_service(request, temporal)
-        procedure = service.catalog.procedures[dossier.procedure_code]
         note = _text(form, "note")[:2000]
-        key = _raw(form, "idempotency_key") or None
-
-        async def send(refs: list[DocumentRef]) -> dict[str, Any]:
-            supplement = SupplementInput(documents=refs, form_changes={}, note=note)
-            return await decisions.send_supplement(
-                client=temporal, dossier=dossier, principal=principal,
-                supplement=supplement, idempotency_key=key,
-            )  # fmt: skip
-
-        await _send_supplement(service, procedure, principal, form, send)
+        key = _raw(form, "idempotency_key")[:100] or None
+        try:
+            await _supplement(request, principal, dossier, form, note, key)
+        except (SubmissionInvalid, Conflict) as exc:
+            # The dossier page again, the errors next to the fields, the note kept.
+            return await run_in_threadpool(
+                _supplement_again, request, principal, dossier.code, form, exc, note, key
+            )
     finally:
         await form.close()
     return _see_other(f"/ho-so/{quote(dossier.code)}?da=bo-sung")
+
+
+async def _supplement(
+    request: Request,
+    principal: Principal,
+    dossier: DossierRow,
+    form: FormData,
+    note: str,
+    key: str | None,
+) -> None:
+    if dossier.status != "SUPPLEMENT_REQUESTED":
+        raise Conflict("not_waiting_for_supplement", "Hồ sơ không ở trạng thái chờ bổ sung.")
+    temporal = await get_temporal(request)
+    service = submission_service(request, temporal)
+    procedure = service.catalog.procedures[dossier.procedure_code]
+
+    async def send(refs: list[DocumentRef]) -> dict[str, Any]:
+        supplement = SupplementInput(documents=refs, form_changes={}, note=note)
+        return await decisions.send_supplement(
+            client=temporal, dossier=dossier, principal=principal,
+            supplement=supplement, idempotency_key=key,
+        )  # fmt: skip
+
+    await _send_supplement(service, procedure, principal, form, send)
+
+
+def _supplement_again(
+    request: Request,
+    principal: Principal,
+    code: str,
+    form: FormData,
+    exc: SubmissionInvalid | Conflict,
+    note: str,
+    key: str | None,
+) -> Response:
+    """The dossier page after a failed supplement: 422 with the errors by field, or
+    409 with the workflow's refusal. A refused key is spent (the same update id would
+    get the same refusal); one that never reached the workflow is kept."""
+    context = _dossier_context(request, principal, code)
+    refused = isinstance(exc, Conflict)
+    if isinstance(exc, SubmissionInvalid):
+        context["errors"] = exc.errors or {"documents": exc.detail}
+        context["idempotency_key"] = key or context["idempotency_key"]
+    else:
+        context["refusal"] = exc.detail
+    reuse = {
+        k[len("dung_lai.") :]: v
+        for k, v in form.multi_items()
+        if k.startswith("dung_lai.") and isinstance(v, str)
+    }
+    context["supplement"] = {
+        "note": note,
+        "reuse": reuse,
+        "had_files": bool(_files(form, "tep.")),
+    }
+    return render(request, "citizen/dossier.html", context, status_code=409 if refused else 422)
 
 
 async def _send_supplement(
@@ -831,22 +891,16 @@ async def _send_supplement(
     reuse = _reuse_ids(form, "dung_lai.")
     unknown = [k for k in (*uploads, *reuse) if k not in slots]
     if unknown:
-        raise DomainError("slot_unknown", "Mục giấy tờ không có trong thủ tục.", status=422)
+        raise SubmissionInvalid({"documents": SUPPLEMENT_MESSAGES["slot_unknown"]})
     if not uploads and not reuse:
-        raise DomainError(
-            "supplement_empty", "Vui lòng đính kèm ít nhất một giấy tờ bổ sung.", status=422
-        )
-    try:
-        # The saved documents first: a wrong one is refused before any upload is stored.
-        reused = (
-            await run_in_threadpool(service.reused_documents, principal.id, procedure, reuse)
-            if reuse
-            else []
-        )
-        await service.send_supplement(procedure, uploads, send, reused=reused)  # type: ignore[arg-type]
-    except SubmissionInvalid as exc:
-        message = " ".join(exc.errors.values()) or exc.detail
-        raise DomainError("supplement_invalid", message, status=422) from exc
+        raise SubmissionInvalid({"documents": SUPPLEMENT_MESSAGES["empty"]})
+    # The saved documents first: a wrong one is refused before any upload is stored.
+    reused = (
+        await run_in_threadpool(service.reused_documents, principal.id, procedure, reuse)
+        if reuse
+        else []
+    )
+    await service.send_supplement(procedure, uploads, send, reused=reused)  # type: ignore[arg-type]
 
 
 @router.post("/ho-so/{code}/thanh-toan")
