@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from temporalio.client import Client
 
-from dichvucong.api.problems import install_problem_handlers
+from dichvucong.api.problems import install_problem_handlers, install_unexpected_errors
 from dichvucong.api.routes import audit as audit_routes
 from dichvucong.api.routes import auth as auth_routes
 from dichvucong.api.routes import calendar as calendar_routes
@@ -73,6 +73,7 @@ def create_app(settings: Settings | None = None, *, temporal: Client | None = No
     app.state.temporal = temporal
     install_problem_handlers(app)
     install_security_headers(app)
+    install_unexpected_errors(app)  # inside the headers: a 500 page carries them too
     install_docs(app)
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
     api_modules = (
