@@ -12,7 +12,7 @@ import httpx
 import pytest
 from sqlalchemy import text
 
-from tests.api.portal import Portal, portal
+from tests.api.portal import PASSWORD, Portal, portal
 from tests.pages.test_citizen_pages import HTML, REGISTRATION, post
 
 # What Chrome and Firefox send when following a link.
@@ -170,3 +170,13 @@ async def test_a_signed_out_browser_on_officials_pages_goes_to_their_login(
             "/api/v1/auth/token", data={"username": "x", "password": "y"}, headers=HTML
         )
         assert posted.status_code == 401
+
+
+async def test_signing_in_from_supervision_goes_back_there(tmp_path: Path) -> None:
+    async with portal(tmp_path) as p:
+        name = p.official("giamsat", "000.00.12.H19", "supervisor")
+        login = "/can-bo/dang-nhap?next=/giam-sat%3Fagency%3D000.00.12.H19"
+        signed_in = await post(p.http, login, "/can-bo/dang-nhap", {
+            "username": name, "password": PASSWORD, "next": "/giam-sat?agency=000.00.12.H19"})  # fmt: skip
+        assert signed_in.status_code == 303
+        assert signed_in.headers["location"] == "/giam-sat?agency=000.00.12.H19"

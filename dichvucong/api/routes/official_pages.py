@@ -76,7 +76,7 @@ def _safe_next(value: Any) -> str:
     """Only a path on this site (no //host, no scheme) is a valid place to go back to."""
     if (
         isinstance(value, str)
-        and value.startswith(HOME)
+        and value.startswith((HOME, "/giam-sat"))  # the officials' pages and supervision
         and not value.startswith("//")
         and "\\" not in value
     ):

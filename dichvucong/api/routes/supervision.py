@@ -160,7 +160,7 @@ def get_report(
     if format == "html":
         from dichvucong.api.routes.supervision_pages import render_report
 
-        return render_report(report)
+        return render_report(report, principal=principal)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / f"{name}.{format}"
         (write_csv if format == "csv" else write_xlsx)(report, path)

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
+from dichvucong.accounts.principal import Principal
 from dichvucong.api.deps import CalendarDep, CatalogDep, CurrentOfficial, SessionDep, SettingsDep
 from dichvucong.api.problems import DomainError
 from dichvucong.api.routes.supervision import narrow, supervised_agencies
@@ -54,10 +55,13 @@ templates.env.globals["status_label"] = texts.status_label
 router = APIRouter(tags=["supervision pages"], route_class=OneTripRoute)
 
 
-def render_report(report: Report) -> HTMLResponse:
-    """The printable report (A4, one section per agency)."""
+def render_report(report: Report, *, principal: Principal | None = None) -> HTMLResponse:
+    """The printable report (A4, one section per agency); ``principal`` names the
+    supervisor in the page's header."""
     template = templates.env.get_template("supervision/report.html")
-    return HTMLResponse(template.render(report=report, generated=_moment(report.generated_at)))
+    return HTMLResponse(
+        template.render(report=report, generated=_moment(report.generated_at), principal=principal)
+    )
 
 
 @router.get("/giam-sat", response_class=HTMLResponse)
