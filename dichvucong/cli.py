@@ -4,9 +4,31 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import errno
 import sys
 from collections.abc import Sequence
 from datetime import datetime
+
+# The exit status of a failure the person at the terminal can fix (argparse's, too).
+USER_ERROR = 2
+
+# The CLI speaks Vietnamese, as its other messages; the settings keep their DVC_ names.
+NOT_MIGRATED = "cơ sở dữ liệu chưa được tạo hoặc chưa cập nhật: chạy `dichvucong migrate` trước"
+DATABASE_UNREACHABLE = "không kết nối được cơ sở dữ liệu: kiểm tra DVC_DATABASE_URL"
+TEMPORAL_UNREACHABLE = "không kết nối được Temporal tại {address}: kiểm tra DVC_TEMPORAL_ADDRESS"
+FILE_PROBLEMS = {
+    errno.ENOENT: "không tồn tại",
+    errno.ENOTDIR: "không phải là thư mục",
+    errno.EISDIR: "là một thư mục, cần tên tệp",
+    errno.EACCES: "không có quyền truy cập",
+    errno.EPERM: "không có quyền truy cập",
+    errno.EROFS: "hệ thống tệp chỉ đọc",
+    errno.ENOSPC: "hết chỗ trên đĩa",
+}
+
+
+class CliError(Exception):
+    """A failure the person at the terminal can fix: one line on stderr, no traceback."""
 
 
 def _cmd_dev(_: argparse.Namespace) -> int:
@@ -85,7 +107,10 @@ def _cmd_demo_data(args: argparse.Namespace) -> int:
     settings = get_settings()
 
     async def run() -> str:
-        client = await connect(settings)
+        try:
+            client = await connect(settings)
+        except RuntimeError as exc:  # the SDK's "Failed client connect"
+            raise CliError(TEMPORAL_UNREACHABLE.format(address=settings.temporal_address)) from exc
         summary = await generate(
             settings, client, cases=args.cases, if_empty=args.if_empty, progress=print_progress
         )
@@ -118,7 +143,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo-data", help="development: demo cases of every kind")
     demo.add_argument("--cases", type=int, default=300)
     demo.add_argument("--if-empty", action="store_true", help="only when there is no dossier yet")
-    demo.set_defaults(func=_cmd_demo_data)
+    demo.set_defaults(func=_cmd_demo_data, needs_schema=True)
 
     cal = sub.add_parser("calendar", help="working-day calendar")
     cal_sub = cal.add_subparsers(dest="calendar_command", required=True)
@@ -149,12 +174,51 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
+        # Commands that read or write the read model say so (needs_schema): checked
+        # before any work, not after a report has been built for nothing.
+        problem = _schema_problem() if getattr(args, "needs_schema", False) else None
+        if problem:
+            return _fail(problem)
         return int(args.func(args) or 0)
     except KeyboardInterrupt:
         return 130
-    except ValueError as exc:
-        print(f"dichvucong: {exc}", file=sys.stderr)
-        return 2
+    except (ValueError, CliError) as exc:
+        return _fail(str(exc))
+    except OSError as exc:
+        if exc.filename is None:  # not about a file the person named: a real fault
+            raise
+        return _fail(_describe_file_error(exc))
+
+
+def _fail(message: str) -> int:
+    print(f"dichvucong: {message}", file=sys.stderr)
+    return USER_ERROR
+
+
+def _describe_file_error(exc: OSError) -> str:
+    reason = FILE_PROBLEMS.get(exc.errno or 0, exc.strerror or str(exc))
+    return f"{exc.filename}: {reason}"
+
+
+def _schema_problem() -> str | None:
+    """Why the read model cannot serve a command, if it cannot: read from its
+    ``alembic_version`` (as the API's readiness check does), not guessed from an error."""
+    from alembic.runtime.migration import MigrationContext
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from dichvucong.db.engine import make_engine
+    from dichvucong.db.migrate import schema_is_behind
+    from dichvucong.settings import get_settings
+
+    engine = make_engine(get_settings().resolved_database_url)
+    try:
+        with engine.connect() as connection:
+            revision = MigrationContext.configure(connection).get_current_revision()
+    except SQLAlchemyError:  # down, refused, a URL or driver it cannot use
+        return DATABASE_UNREACHABLE
+    finally:
+        engine.dispose()
+    return NOT_MIGRATED if schema_is_behind(revision) else None
 
 
 if __name__ == "__main__":

@@ -37,4 +37,4 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--agency", required=True, help="agency code")
     p.add_argument("--role", action="append", required=True, help="role (repeatable)")
     p.add_argument("--full-name")
-    p.set_defaults(func=_create_official)
+    p.set_defaults(func=_create_official, needs_schema=True)

@@ -45,4 +45,4 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         action="store_true",
         help="remove procedures absent from the export (never those in use)",
     )
-    imp.set_defaults(func=_cmd_import)
+    imp.set_defaults(func=_cmd_import, needs_schema=True)

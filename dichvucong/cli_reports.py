@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import errno
+import os
 import sys
 import time
+from pathlib import Path
 from typing import TextIO
 
 
@@ -29,6 +32,21 @@ class ProgressBar:
         self._stream.flush()
 
 
+def check_writable(out: str) -> None:
+    """Raises the OSError that writing ``out`` would raise, before minutes of counting
+    (the CLI prints it as one line naming the path)."""
+    path = Path(out)
+    folder = path.parent
+    if not folder.exists():
+        raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), str(folder))
+    if not folder.is_dir():
+        raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), str(folder))
+    if path.is_dir():
+        raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(folder))
+
+
 def _cmd_report(args: argparse.Namespace) -> int:
     from dichvucong.calendar import WorkCalendar
     from dichvucong.catalog import load_catalog
@@ -38,6 +56,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
     if args.quarter is not None and args.quarter not in (1, 2, 3, 4):
         raise ValueError("--quarter phải là 1, 2, 3 hoặc 4")
+    check_writable(args.out)
     settings = get_settings()
     db = Database(settings.resolved_database_url)
     try:
@@ -65,4 +84,4 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     report.add_argument("--format", choices=("xlsx", "csv"), default="xlsx")
     report.add_argument("--out", required=True, help="file to write")
     report.add_argument("--agency", help="only this agency's code (no province sheet)")
-    report.set_defaults(func=_cmd_report)
+    report.set_defaults(func=_cmd_report, needs_schema=True)

@@ -402,6 +402,7 @@ class DevStack:
             ("Cổng dịch vụ công (portal)", f"{base}/"),
             ("Trang cán bộ (officials)", f"{base}/can-bo"),
             ("Tài liệu API (API docs)", f"{base}/docs"),
+            ("Bảng giám sát (supervisor's dashboard)", f"{base}/giam-sat"),
             ("Temporal UI (supervisors)", self.ui_url),
             ("Hộp thư thử (dev mail)", f"{base}/_dev/mail"),
         ]
