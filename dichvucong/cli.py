@@ -41,11 +41,14 @@ def _cmd_worker(_: argparse.Namespace) -> int:
     import uvloop
 
     from dichvucong.settings import get_settings
-    from dichvucong.worker import run_worker
+    from dichvucong.worker import TemporalUnreachable, run_worker
 
     # uvloop, as the API: the activity threads hand each result back to the loop, and
     # its wake-up costs less than asyncio's self-pipe (worker CPU per case -15 %, measured).
-    uvloop.run(run_worker(get_settings()))
+    try:
+        uvloop.run(run_worker(get_settings()))
+    except TemporalUnreachable as exc:
+        raise CliError(TEMPORAL_UNREACHABLE.format(address=exc.address)) from exc
     return 0
 
 

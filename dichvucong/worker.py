@@ -116,6 +116,14 @@ def worker_runtime(settings: Settings) -> Runtime | None:
     return Runtime(telemetry=TelemetryConfig(metrics=metrics))
 
 
+class TemporalUnreachable(Exception):
+    """No Temporal server answered at the configured address."""
+
+    def __init__(self, address: str) -> None:
+        super().__init__(address)
+        self.address = address
+
+
 async def run_worker(settings: Settings) -> None:
     """Runs until SIGTERM (what docker-compose and Kubernetes send) or SIGINT, then
     shuts down gracefully: no new tasks, running activities get
@@ -123,7 +131,10 @@ async def run_worker(settings: Settings) -> None:
     neither cuts an outside call in the middle nor leaves it to its timeout and a retry."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     runtime = worker_runtime(settings)
-    client = await connect(settings, runtime=runtime)
+    try:
+        client = await connect(settings, runtime=runtime)
+    except RuntimeError as exc:  # the SDK's "Failed client connect": no server there
+        raise TemporalUnreachable(settings.temporal_address) from exc
     if runtime is not None:
         log.info("worker_metrics address=http://%s/metrics", settings.worker_metrics_address)
     db = Database(settings.resolved_database_url)

@@ -134,3 +134,12 @@ def test_database_that_does_not_answer_names_the_setting(
     err = capsys.readouterr().err
     assert "DVC_DATABASE_URL" in err
     assert "secret" not in err  # the URL's password stays out of the terminal
+
+
+def test_worker_with_temporal_down_names_the_setting(
+    tmp_path: Path, db: Database, cli_env: dict[str, str], free_port: Callable[[], int]
+) -> None:
+    address = f"127.0.0.1:{free_port()}"  # nobody listens there
+    cli_env.update(DVC_DATABASE_URL=db.url, DVC_TEMPORAL_ADDRESS=address)
+    line = one_line_error(run_cli(["worker"], tmp_path, cli_env))
+    assert "DVC_TEMPORAL_ADDRESS" in line and address in line
