@@ -1,4 +1,5 @@
-"""Officials' pages under /can-bo: sign-in, the inbox, the case and its decisions.
+"""Officials' pages under /can-bo: sign-in, the inbox, the case and its decisions,
+the agency's feedback (phản ánh, kiến nghị) and its notices.
 
 Reads the read model only; decisions go through the same path as the JSON API
 (dichvucong.dossiers.decisions: rights 403 here, the workflow's refusal shown on
@@ -24,10 +25,16 @@ from dichvucong.api.deps import get_temporal
 from dichvucong.api.problems import DomainError, Forbidden, NotFound
 from dichvucong.api.routes.dossiers import _keep_results, _read_form, submission_service
 from dichvucong.api.routes.forms import login_redirect
+from dichvucong.api.routes.supervision import (
+    FeedbackAnswer,
+    answer_through_workflow,
+    feedback_scope,
+)
 from dichvucong.api.routing import OneTripRoute
 from dichvucong.db.models import Dossier
 from dichvucong.dossiers import decisions
 from dichvucong.dossiers.inbox import open_work
+from dichvucong.dossiers.notices import agency_notices
 from dichvucong.dossiers.views import (
     DossierRow,
     WorkItem,
@@ -35,6 +42,9 @@ from dichvucong.dossiers.views import (
     detail,
     visible_dossier,
 )
+from dichvucong.feedback.inbox import agency_feedback, feedback_state, visible_feedback
+from dichvucong.feedback.models import KIND_LABELS
+from dichvucong.feedback.texts import PAGE_MESSAGES, STATE_LABELS
 from dichvucong.official_forms import TITLES, build_context, load_sources
 from dichvucong.official_forms.context import official_name, step_name
 from dichvucong.security.audit import audit_decision, audit_official_read
@@ -479,3 +489,141 @@ def _sentence(exc: DomainError) -> str:
     if exc.code == "invalid_body":
         return "Thông tin nhập chưa hợp lệ; vui lòng kiểm tra các ô của thao tác và thử lại."
     return exc.detail
+
+
+# ----------------------------------------------------------------------- feedback
+
+FEEDBACK_HOME = "/can-bo/phan-anh"
+ANSWER_MAX = 10000  # FeedbackAnswer.text's bound in the JSON API
+
+
+@router.get(FEEDBACK_HOME, response_class=HTMLResponse)
+def feedback_list_page(request: Request, chua_tra_loi: str | None = None) -> Response:
+    principal = _official(request)
+    if principal is None:
+        return login_redirect(request, LOGIN)
+    state = request.app.state
+    scope = feedback_scope(principal)
+    unanswered_only = chua_tra_loi in ("1", "true", "on")
+    now = datetime.now(UTC)
+    with state.db.session() as session:
+        lines = agency_feedback(
+            session, scope, now, state.calendar.add_working_days(now, 1),
+            unanswered_only=unanswered_only,
+        )  # fmt: skip
+    catalog = state.catalog
+    return render(
+        request,
+        "official/feedback_list.html",
+        {
+            "items": lines,
+            "province": scope is None,
+            "unanswered_only": unanswered_only,
+            "kind_labels": KIND_LABELS,
+            "state_labels": STATE_LABELS,
+            "agency_name": catalog.agency_name,
+            "scope_name": "Toàn tỉnh" if scope is None else catalog.agency_name(scope[0]),
+        },
+    )
+
+
+def feedback_context(request: Request, principal: Principal, code: str) -> dict[str, Any]:
+    """The item with its contact details: reading them is audited as a case page is."""
+    state = request.app.state
+    with state.db.session() as session:
+        row = visible_feedback(session, code, feedback_scope(principal))
+    if row is None:
+        raise NotFound("feedback_not_found", PAGE_MESSAGES["not_found"])
+    audit_official_read(request, principal, row.code, "feedback_page")
+    now = datetime.now(UTC)
+    catalog = state.catalog
+    return {
+        "item": row,
+        "item_state": feedback_state(row, now, state.calendar.add_working_days(now, 1)),
+        "state_labels": STATE_LABELS,
+        "kind_label": KIND_LABELS.get(row.kind, row.kind),
+        "agency": catalog.agency_name(row.agency_code),
+        "procedure": catalog.procedure_name(row.procedure_code) if row.procedure_code else "",
+        "answer_max": ANSWER_MAX,
+        "draft": "",
+        "publish": False,
+    }
+
+
+@router.get(FEEDBACK_HOME + "/{code}", response_class=HTMLResponse)
+def feedback_page(request: Request, code: str, da: str | None = None) -> Response:
+    principal = _official(request)
+    if principal is None:
+        return login_redirect(request, LOGIN)
+    try:
+        context = feedback_context(request, principal, code)
+    except NotFound as exc:
+        return error_page(request, exc)
+    if da == "tra-loi":
+        context["flash"] = PAGE_MESSAGES["answered"].format(code=code)
+    return render(request, "official/feedback.html", context)
+
+
+@router.post(FEEDBACK_HOME + "/{code}/tra-loi", response_class=HTMLResponse)
+async def answer_feedback_page(request: Request, code: str) -> Response:
+    """The form's answer through the JSON API's path (rights, then the workflow's
+    ``answer`` Update); a refusal is shown on the item's page in Vietnamese."""
+    principal = await run_in_threadpool(_official, request)
+    if principal is None:
+        return RedirectResponse(LOGIN, status_code=303)
+    form = await request.form(max_files=0, max_fields=10)
+    try:
+        check_csrf(request, _text(form, "csrf_token"))
+    except DomainError as exc:  # a stale form: 403 as a page (rendering reads the session)
+        return await run_in_threadpool(error_page, request, exc)
+    text, publish = _text(form, "text"), form.get("publish") in ("1", "on")
+    if not text:
+        problem = DomainError("answer_empty", PAGE_MESSAGES["answer_empty"], status=422)
+    elif len(text) > ANSWER_MAX:
+        message = PAGE_MESSAGES["answer_too_long"].format(n=ANSWER_MAX)
+        problem = DomainError("answer_too_long", message, status=422)
+    else:
+        try:
+            await answer_through_workflow(
+                request.app.state.db, await get_temporal(request), code, principal,
+                FeedbackAnswer(text=text, publish=publish),
+            )  # fmt: skip
+        except DomainError as exc:
+            problem = exc
+        else:
+            return RedirectResponse(f"{FEEDBACK_HOME}/{code}?da=tra-loi", status_code=303)
+    return await run_in_threadpool(
+        _answer_refused, request, principal, code, problem, text, publish
+    )
+
+
+def _answer_refused(
+    request: Request, principal: Principal, code: str, exc: DomainError, text: str,
+    publish: bool,
+) -> Response:  # fmt: skip
+    if exc.status in (403, 404):
+        return error_page(request, exc)
+    try:
+        context = feedback_context(request, principal, code)
+    except NotFound as missing:
+        return error_page(request, missing)
+    context.update(error=exc.detail, draft=text, publish=publish)
+    return render(request, "official/feedback.html", context, status_code=exc.status)
+
+
+# ------------------------------------------------------------------------ notices
+
+
+@router.get("/can-bo/thong-bao", response_class=HTMLResponse)
+def notices_page(request: Request) -> Response:
+    principal = _official(request)
+    if principal is None:
+        return login_redirect(request, LOGIN)
+    state = request.app.state
+    with state.db.session() as session:
+        notices = agency_notices(session, principal)
+    return render(
+        request,
+        "official/notices.html",
+        {"notices": notices, "agency_name": state.catalog.agency_name(principal.agency_code or "")},
+    )

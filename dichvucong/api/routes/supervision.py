@@ -367,6 +367,22 @@ async def answer_feedback(
     settings: SettingsDep,
     temporal: TemporalDep,
 ) -> dict[str, Any]:
+    state = await answer_through_workflow(db, temporal, code, principal, data)
+    return {
+        "code": code,
+        "status": state.status,
+        "answered_at": state.answered_at,
+        "published": state.published,
+        "overdue": state.overdue,
+    }
+
+
+async def answer_through_workflow(
+    db: Database, temporal: Any, code: str, principal: Principal, data: FeedbackAnswer
+) -> FeedbackState:
+    """The one answering path (JSON API and the officials' page): rights and the read
+    model's answered flag first, then the workflow's ``answer`` Update. Refusals are
+    DomainErrors with a Vietnamese detail."""
     await run_in_threadpool(_check_answerable, db, code, principal)
     handle = temporal.get_workflow_handle(code)
     try:
@@ -386,13 +402,7 @@ async def answer_feedback(
         raise DomainError(
             "temporal_unavailable", "Hệ thống đang bận, vui lòng gửi lại sau.", status=503
         ) from exc
-    return {
-        "code": code,
-        "status": state.status,
-        "answered_at": state.answered_at,
-        "published": state.published,
-        "overdue": state.overdue,
-    }
+    return state
 
 
 def _check_answerable(db: Database, code: str, principal: Principal) -> None:
@@ -431,3 +441,11 @@ def publish_feedback(
     session.add(row)
     session.commit()
     return {"code": code, "published": row.published}
+
+
+def feedback_scope(principal: Principal) -> list[str] | None:
+    """Agencies whose feedback an official reads: their own; a supervisor's as for the
+    statistics (the provincial office's supervisors: the whole province, None)."""
+    if principal.has_role(*SUPERVISOR_ROLES):
+        return supervised_agencies(principal)
+    return [principal.agency_code or ""]
