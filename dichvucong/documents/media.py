@@ -8,6 +8,8 @@ import re
 from collections.abc import Iterable
 from pathlib import Path
 
+from dichvucong.documents.pdf_streams import MAX_DECODED_BYTES, Undecodable, decoded_streams
+
 PDF = "application/pdf"
 JPEG = "image/jpeg"
 PNG = "image/png"
@@ -63,6 +65,7 @@ class UnsafeDocument(UnsupportedMediaType):
 
 
 PDF_ACTIVE = "Tệp PDF chứa mã lệnh hoặc tệp đính kèm ẩn (JavaScript, Launch, EmbeddedFile) nên không được chấp nhận. Vui lòng in lại ra PDF thường hoặc scan lại."
+PDF_UNCHECKABLE = "Không kiểm tra được nội dung tệp PDF (tệp được mã hóa, nén theo cách không hỗ trợ, quá lớn khi giải nén hoặc bị hỏng) nên không được chấp nhận. Vui lòng in lại ra PDF thường hoặc scan lại."
 IMAGE_TOO_BIG = "Ảnh có kích thước quá lớn ({mp} megapixel, tối đa {limit}). Vui lòng giảm độ phân giải rồi tải lại."
 IMAGE_BROKEN = "Không đọc được ảnh (tệp hỏng hoặc không đúng định dạng JPEG/PNG)."
 
@@ -141,30 +144,36 @@ def check_image(
         raise UnsafeDocument(IMAGE_BROKEN) from exc
 
 
-_STREAM = re.compile(rb"stream\r?\n(.*?)\r?\nendstream", re.DOTALL)
-# Bound what inflating may produce: a "zip bomb" inside a PDF is refused, not expanded.
-MAX_INFLATED_BYTES = 64 * 1024 * 1024
+# Bound what decoding may produce: a "zip bomb" inside a PDF is refused, not expanded.
+MAX_INFLATED_BYTES = MAX_DECODED_BYTES
+
+
+def _forbidden_name(data: bytes) -> str | None:
+    scanner = PdfActiveContentScanner()
+    scanner.feed(data)
+    scanner.close()
+    return scanner.found
+
+
+def check_pdf_streams(path: str | os.PathLike[str]) -> None:
+    """Active content hidden in encoded streams (object streams behind /FlateDecode,
+    /ASCIIHexDecode, /ASCII85Decode, /LZWDecode, /RunLengthDecode or a chain of
+    them): decode each one (bounded) and look for the forbidden names there too.
+    ``UnsafeDocument`` with ``PDF_ACTIVE`` when one is found, with
+    ``PDF_UNCHECKABLE`` when a stream cannot be decoded (fail closed; image data
+    behind an image-only filter such as /DCTDecode is the one exception)."""
+    try:
+        for decoded in decoded_streams(Path(path).read_bytes(), MAX_INFLATED_BYTES):
+            if _forbidden_name(decoded):
+                raise UnsafeDocument(PDF_ACTIVE)
+    except Undecodable as exc:
+        raise UnsafeDocument(PDF_UNCHECKABLE) from exc
 
 
 def scan_pdf_streams(path: str | os.PathLike[str]) -> str | None:
-    """Active content hidden in compressed streams (object streams, /FlateDecode):
-    inflate each one (bounded) and look for the forbidden names there too."""
-    import zlib
-
-    data = Path(path).read_bytes()
-    budget = MAX_INFLATED_BYTES
-    for match in _STREAM.finditer(data):
-        inflater = zlib.decompressobj()
-        try:
-            inflated = inflater.decompress(match.group(1), budget + 1)
-        except zlib.error:
-            continue  # not Flate (or damaged): its raw bytes were scanned already
-        budget -= len(inflated)
-        if budget < 0:
-            return "FlateDecode"
-        scanner = PdfActiveContentScanner()
-        scanner.feed(inflated)
-        scanner.close()
-        if scanner.found:
-            return scanner.found
+    """``check_pdf_streams`` as a value: the refusal's reason, or ``None``."""
+    try:
+        check_pdf_streams(path)
+    except UnsafeDocument as refused:
+        return str(refused)
     return None

@@ -42,7 +42,7 @@ from dichvucong.documents.media import (
     PdfActiveContentScanner,
     UnsafeDocument,
     check_image,
-    scan_pdf_streams,
+    check_pdf_streams,
     sniff_media_type,
 )
 from dichvucong.settings import Settings
@@ -139,8 +139,8 @@ class _Spool:
         self.file.flush()
         os.fsync(self.file.fileno())
         self.file.close()
-        if self.media_type == PDF and scan_pdf_streams(self.path):
-            raise UnsafeDocument(PDF_ACTIVE)
+        if self.media_type == PDF:
+            check_pdf_streams(self.path)
         return self.digest.hexdigest(), self.media_type
 
     def discard(self) -> None:
