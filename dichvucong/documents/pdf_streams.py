@@ -38,6 +38,11 @@ _NOT_REGULAR = rb"(?![^" + _WS + _DELIMS + rb"])"  # a keyword ends here
 _OBJ_HEADER = re.compile(
     rb"(?<![0-9])([0-9]{1,10})" + _WSC + rb"+([0-9]{1,5})" + _WSC + rb"*obj" + _NOT_REGULAR
 )
+# Headers are looked for before each "obj" (bytes.find), not by the pattern at every
+# byte: that ran at ~100 MB/s, 2.3 ms for a 200 KB upload. A header whose tokens and
+# comments span more than this window is not seen as one; its stream then fails the
+# check that every stream was read (fail closed).
+_HEADER_WINDOW = 4096
 # The "stream" keyword after a stream's dictionary, then the end of its line.
 _STREAM_KEYWORD = re.compile(_WSC + rb"*stream" + _NOT_REGULAR)
 _STREAM_EOL = re.compile(rb"[ \t]*(?:\r\n|\n|\r)")
@@ -487,6 +492,17 @@ class _File:
         return data[start:stop], end_keyword + len(b"endstream")
 
 
+def _next_header(data: bytes, cursor: int) -> re.Match[bytes] | None:
+    """The first object header ("1 0 obj") at or after ``cursor``."""
+    while (at := data.find(b"obj", cursor)) >= 0:
+        # Up to the byte after "obj": the pattern checks that the keyword ends there.
+        found = _OBJ_HEADER.search(data, max(cursor, at - _HEADER_WINDOW), at + 4)
+        if found is not None:
+            return found
+        cursor = at + 3
+    return None
+
+
 def iter_streams(data: bytes) -> Iterator[tuple[dict[bytes, Any], bytes]]:
     """Each stream of the file (dictionary, raw data), object by object as a reader
     finds them. ``Undecodable`` unless every ``>> stream`` and every ``endstream``
@@ -497,7 +513,7 @@ def iter_streams(data: bytes) -> Iterator[tuple[dict[bytes, Any], bytes]]:
     starts: set[int] = set()
     ends: set[int] = set()
     cursor = 0
-    while (header := _OBJ_HEADER.search(data, cursor)) is not None:
+    while (header := _next_header(data, cursor)) is not None:
         parser = _Parser(data, header.end())
         value = parser.value()
         cursor = parser.pos

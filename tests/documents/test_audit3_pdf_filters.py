@@ -190,6 +190,11 @@ def test_streams_the_walk_does_not_account_for_are_refused(tmp_path: Path) -> No
     assert refused(tmp_path, in_a_string) == PDF_UNCHECKABLE
     no_header = b"%PDF-1.7\n" + hidden + b"%%EOF\n"
     assert refused(tmp_path, no_header) == PDF_UNCHECKABLE
+    # A header whose comment is longer than the window headers are looked for in.
+    far = b"%PDF-1.7\n1 0 %" + b"x" * 5000 + b"\nobj\n" + hidden + b"endobj\n%%EOF\n"
+    assert refused(tmp_path, far) == PDF_UNCHECKABLE
+    near = b"%PDF-1.7\n1 0 %" + b"x" * 50 + b"\nobj\n" + hidden + b"endobj\n%%EOF\n"
+    assert refused(tmp_path, near) == PDF_ACTIVE  # read as an object, its stream decoded
 
 
 def scanned_pdf() -> bytes:
