@@ -4,18 +4,31 @@ agency's officials for late reception, at-risk and overdue cases.
 One row per (dossier, transition, channel, recipient): a retried activity finds
 the row and sends nothing twice. The in-app list is the channel every notice
 reaches; email and SMS adapters plug in as ``channels``.
+
+An outside channel's row goes through two states: ``in_flight`` is a claim,
+``created_at`` its time, taken by the attempt about to send; cleared, the message
+went out. Order: claim, send, mark sent at once. A send is bounded to a share of
+the attempt's timeout, so a claim older than that timeout belongs to an attempt that
+can no longer send: the next attempt takes it over instead of skipping the channel
+(which lost the email when an attempt timed out mid-send). The one case that can
+still mail twice is the unknowable one: the server accepted the message but the
+attempt died before its mark was committed (or the server's reply was lost); the
+stable Message-ID lets mail systems drop that copy.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
-from sqlalchemy import Table, bindparam, delete, insert, select
+from sqlalchemy import Connection, Table, bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from temporalio import activity
+from temporalio.exceptions import CancelledError
 
 from dichvucong.activities.contracts import NotifyRequest
 from dichvucong.db.engine import Database
@@ -26,6 +39,11 @@ log = logging.getLogger("dichvucong.notify")
 
 # Attempts at an outside channel (SMTP, SMS gateway) before a notice is given up.
 MAX_SEND_ATTEMPTS = 3
+# How long a claim protects a send when no activity timeout says (a direct call).
+DEFAULT_CLAIM_LEASE = timedelta(minutes=1)
+# Share of the attempt's timeout the outside sends may use: the rest leaves time to
+# mark or give back the claims and fail the attempt before Temporal times it out.
+SEND_SHARE = 2 / 3
 
 SUBJECTS: dict[str, str] = {
     "status_changed": "Hồ sơ {code}: {status}",
@@ -59,11 +77,53 @@ class OutgoingMessage:
 
 
 class Channel(Protocol):
-    """An outside channel (email, SMS). ``name`` keys idempotency rows."""
+    """An outside channel (email, SMS). ``name`` keys idempotency rows.
+
+    ``deadline`` (a ``time.monotonic()`` value) bounds the whole send: past it the
+    channel must give up with an exception, having sent nothing it can avoid."""
 
     name: str
 
-    def send(self, message: OutgoingMessage) -> None: ...
+    def send(self, message: OutgoingMessage, *, deadline: float | None = None) -> None: ...
+
+
+class ClaimHeld(RuntimeError):
+    """Another attempt holds a channel's claim and may still be sending: the retry
+    looks again once that claim is sent, given back or stale."""
+
+
+def claim_lease() -> timedelta:
+    """How long an attempt may hold a claim: its own timeout (every attempt of the
+    activity has the same one)."""
+    if activity.in_activity():
+        info = activity.info()
+        timeout = info.start_to_close_timeout or info.schedule_to_close_timeout
+        if timeout:
+            return timeout
+    return DEFAULT_CLAIM_LEASE
+
+
+def send_deadline(lease: timedelta) -> float:
+    """The monotonic moment the outside sends of this attempt must end by: a share of
+    the lease, less what the attempt has already spent when its start time is
+    believable (a test environment's is the epoch; another host's clock may be off)."""
+    budget = lease.total_seconds() * SEND_SHARE
+    if activity.in_activity():
+        spent = (datetime.now(UTC) - activity.info().started_time).total_seconds()
+        if 0 <= spent <= lease.total_seconds():
+            budget -= spent
+    return time.monotonic() + max(budget, 0.0)
+
+
+@dataclass
+class _Claims:
+    """What one attempt took: the in-app row, the outside channels it may send (all
+    under the claim time ``token``), and those another attempt still holds."""
+
+    token: datetime
+    inapp: bool = False
+    outside: list[str] = field(default_factory=list)
+    held: list[str] = field(default_factory=list)
 
 
 def compose(request: NotifyRequest) -> tuple[str, str]:
@@ -111,20 +171,27 @@ class Dispatcher:
         back). A failed send gives back its claim and fails the attempt, so the retry
         sends it; after MAX_SEND_ATTEMPTS the notice is logged as undelivered and the
         case goes on: the in-app notice is there, and an outside outage must not hold
-        every case at its next transition. The adapters pass (case, seq, channel) as
-        their own idempotency key, which covers a send that timed out after delivery."""
-        claimed = self._claim(message, ["inapp", *(c.name for c in self._channels)])
-        created = 1 if "inapp" in claimed else 0
+        every case at its next transition. A channel another attempt still holds fails
+        the attempt too (ClaimHeld), whatever the attempt number: its claim is sent,
+        given back or stale by the time the retries look again."""
+        lease = claim_lease()
+        deadline = send_deadline(lease)  # before the claim: it ends within the lease
+        claims = self._claim(message, lease)
+        created = 1 if claims.inapp else 0
         failures: dict[str, Exception] = {}
-        for channel in (c for c in self._channels if c.name in claimed):
+        for channel in (c for c in self._channels if c.name in claims.outside):
             try:
-                channel.send(message)
+                channel.send(message, deadline=deadline)
             except Exception as exc:
                 failures[channel.name] = exc
             else:
+                self._mark_sent(message, channel.name, claims.token)  # at once: see module doc
                 created += 1
         if failures:
-            self._release(message, list(failures))
+            self._release(message, list(failures), claims.token)
+            for exc in failures.values():
+                if isinstance(exc, CancelledError):
+                    raise exc  # Temporal ended this attempt: no verdict on the channel
             attempt = activity.info().attempt if activity.in_activity() else 1
             if attempt < MAX_SEND_ATTEMPTS:
                 raise next(iter(failures.values()))
@@ -133,24 +200,44 @@ class Dispatcher:
                     "notice_undelivered dossier=%s seq=%s channel=%s error=%s attempts=%s",
                     message.dossier_code, message.seq, name, type(exc).__name__, attempt,
                 )  # fmt: skip
+        if claims.held:
+            raise ClaimHeld(
+                f"notice {message.dossier_code}/{message.seq}: "
+                f"{', '.join(claims.held)} claimed by another attempt"
+            )
         return created
 
-    def _claim(self, message: OutgoingMessage, channels: list[str]) -> set[str]:
+    def _claim(self, message: OutgoingMessage, lease: timedelta) -> _Claims:
         """Claims every channel's row in one transaction (one commit per notice, not
-        one per channel); returns the channels claimed now, not by an earlier attempt."""
+        one per channel): new rows, and outside claims older than ``lease``."""
         key = {"c": message.dossier_code, "s": message.seq, "r": message.recipient}
+        names = [c.name for c in self._channels]
         for _ in range(3):
             with self._db.session() as session:
                 conn = session.connection()
-                taken = set(conn.scalars(_CLAIMED, key))
-                fresh = {c for c in channels if c not in taken}
+                rows = {row.channel: row for row in conn.execute(_ROWS, key)}
+                claims = _Claims(token=utcnow())
+                fresh = [] if "inapp" in rows else ["inapp"]
+                claims.inapp = bool(fresh)
+                for name in names:
+                    row = rows.get(name)
+                    if row is None:
+                        fresh.append(name)
+                        claims.outside.append(name)
+                    elif not row.in_flight:
+                        continue  # sent
+                    elif row.created_at <= claims.token - lease and self._take_over(
+                            conn, key, name, row.created_at, claims.token):  # fmt: skip
+                        claims.outside.append(name)
+                    else:
+                        claims.held.append(name)
                 if fresh:
-                    now = utcnow()
                     conn.execute(_CLAIM, [
                         {"dossier_code": message.dossier_code, "seq": message.seq,
                          "channel": channel, "recipient": message.recipient,
                          "kind": message.kind, "subject": message.subject,
-                         "body": message.body, "created_at": now}
+                         "body": message.body, "created_at": claims.token,
+                         "in_flight": channel != "inapp"}
                         for channel in fresh])  # fmt: skip
                 try:
                     session.commit()
@@ -158,26 +245,68 @@ class Dispatcher:
                     # A concurrent attempt of the same notice claimed some: look again.
                     session.rollback()
                     continue
-                return fresh
-        return set()
+                return claims
+        return _Claims(token=utcnow(), held=names)  # still contended: the retry looks again
 
-    def _release(self, message: OutgoingMessage, channels: list[str]) -> None:
+    @staticmethod
+    def _take_over(
+        conn: Connection, key: dict[str, object], name: str, claimed_at: datetime, token: datetime
+    ) -> bool:
+        """Moves a stale claim to this attempt, unless another attempt just did."""
+        taken = conn.execute(_TAKE_OVER, {**key, "ch": name, "old": claimed_at,
+                                          "new": token}).rowcount  # fmt: skip
+        if taken:
+            log.warning(
+                "notice_claim_taken_over dossier=%s seq=%s channel=%s claimed_at=%s",
+                key["c"], key["s"], name, claimed_at.isoformat(),
+            )  # fmt: skip
+        return bool(taken)
+
+    def _mark_sent(self, message: OutgoingMessage, channel: str, token: datetime) -> None:
+        with self._db.session() as session:
+            marked = session.connection().execute(_MARK_SENT, {
+                **self._key(message), "ch": channel, "t": token}).rowcount  # fmt: skip
+            session.commit()
+        if not marked:  # our claim went stale mid-send and a later attempt took it over
+            log.warning(
+                "notice_claim_lost dossier=%s seq=%s channel=%s",
+                message.dossier_code, message.seq, channel,
+            )  # fmt: skip
+
+    def _release(self, message: OutgoingMessage, channels: list[str], token: datetime) -> None:
+        """Gives back this attempt's claims only: a claim taken over is no longer ours."""
         with self._db.session() as session:
             session.connection().execute(_RELEASE, {
-                "c": message.dossier_code, "s": message.seq, "r": message.recipient,
+                **self._key(message), "t": token,
                 "channels": channels})  # fmt: skip
             session.commit()
+
+    @staticmethod
+    def _key(message: OutgoingMessage) -> dict[str, object]:
+        return {"c": message.dossier_code, "s": message.seq, "r": message.recipient}
 
 
 _notices: Table = Notification.__table__  # type: ignore[attr-defined]
 # Built once, values bound at execution: a notice is written at every transition.
-_CLAIMED = select(_notices.c.channel).where(
-    _notices.c.dossier_code == bindparam("c"), _notices.c.seq == bindparam("s"),
-    _notices.c.recipient == bindparam("r"))  # fmt: skip
+_OF_NOTICE = (_notices.c.dossier_code == bindparam("c"), _notices.c.seq == bindparam("s"),
+              _notices.c.recipient == bindparam("r"))  # fmt: skip
+_ROWS = select(_notices.c.channel, _notices.c.created_at, _notices.c.in_flight).where(
+    *_OF_NOTICE
+)
 _CLAIM = insert(_notices)
+_OF_CLAIM = (*_OF_NOTICE, _notices.c.channel == bindparam("ch"), _notices.c.in_flight)
+_TAKE_OVER = (
+    update(_notices)
+    .where(*_OF_CLAIM, _notices.c.created_at == bindparam("old"))
+    .values(created_at=bindparam("new"))
+)
+_MARK_SENT = (
+    update(_notices)
+    .where(*_OF_CLAIM, _notices.c.created_at == bindparam("t"))
+    .values(in_flight=False)
+)
 _RELEASE = delete(_notices).where(
-    _notices.c.dossier_code == bindparam("c"), _notices.c.seq == bindparam("s"),
-    _notices.c.recipient == bindparam("r"),
+    *_OF_NOTICE, _notices.c.created_at == bindparam("t"), _notices.c.in_flight,
     _notices.c.channel.in_(bindparam("channels", expanding=True)))  # fmt: skip
 
 

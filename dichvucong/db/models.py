@@ -207,6 +207,10 @@ class Notification(SQLModel, table=True):
     body: str
     created_at: datetime | None = _ts(nullable=False)
     read_at: datetime | None = _ts()
+    # An outside channel's row while an attempt holds its claim and may be sending
+    # (created_at: the claim's moment); False once the message went out. In-app rows,
+    # and rows of releases before 0008, are never in flight.
+    in_flight: bool = False
 
 
 class StoredDocument(SQLModel, table=True):

@@ -4,6 +4,11 @@
 The Message-ID is derived from (dossier code, transition seq, channel), so a send
 retried after a timeout carries the same id and mail systems can drop the copy;
 the notify activity's claim row already keeps us from sending twice otherwise.
+
+smtplib's ``timeout`` bounds each socket operation, not the exchange: a server
+answering every command just under it made one send outlast the activity's
+attempt. ``DeadlineSMTP`` also bounds the whole exchange by the deadline the
+notify activity passes.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ from __future__ import annotations
 import logging
 import re
 import smtplib
+import time
 from datetime import datetime
 from email.headerregistry import Address
 from email.message import EmailMessage
@@ -30,6 +36,8 @@ log = logging.getLogger("dichvucong.integrations.email")
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
 DEFAULT_SENDER = "Cổng Dịch vụ công Đồng Nai <no-reply@dichvucong.local>"
+# Whole-exchange bound when the caller gives no deadline (a direct call).
+DEFAULT_EXCHANGE_SECONDS = 30.0
 
 
 @lru_cache
@@ -100,6 +108,43 @@ def render_email(message: OutgoingMessage, *, to: str, name: str, sender: str,
     return email
 
 
+class DeadlineSMTP(smtplib.SMTP):
+    """An SMTP client whose every wait ends by ``deadline`` (``time.monotonic()``):
+    each read and write gets the time left, capped by the per-operation timeout."""
+
+    def __init__(self, host: str, port: int, *, timeout: float, deadline: float) -> None:
+        self._deadline = deadline  # before connecting: the greeting is read in __init__
+        super().__init__(host, port, timeout=timeout)
+
+    def _left(self) -> float:
+        left = self._deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError("SMTP exchange passed its deadline")
+        return min(left, self.timeout)
+
+    def _get_socket(self, host: str, port: int, timeout: float) -> Any:
+        return super()._get_socket(host, port, self._left())
+
+    def send(self, s: str | bytes) -> None:
+        if self.sock is not None:
+            self.sock.settimeout(self._left())
+        super().send(s)
+
+    def getreply(self) -> tuple[int, bytes]:
+        if self.sock is not None:
+            self.sock.settimeout(self._left())
+        return super().getreply()
+
+
+def quit_quietly(smtp: smtplib.SMTP) -> None:
+    """Ends the session; the message is already accepted, so a slow or failed QUIT
+    must not fail the send (the claim would be given back and the mail sent again)."""
+    try:
+        smtp.quit()
+    except (smtplib.SMTPException, OSError):
+        smtp.close()
+
+
 class EmailChannel:
     name = "email"
 
@@ -123,7 +168,8 @@ class EmailChannel:
             return None
         return contact.email, contact.full_name
 
-    def send(self, message: OutgoingMessage) -> None:
+    def send(self, message: OutgoingMessage, *, deadline: float | None = None) -> None:
+        """Sends within ``deadline`` (monotonic) or raises, e.g. TimeoutError."""
         if not message.recipient.startswith("citizen:"):
             return  # officials read agency notices in the app
         found = self._citizen(message.citizen_id)
@@ -132,11 +178,18 @@ class EmailChannel:
         to, name = found
         email = render_email(message, to=to, name=name, sender=self.sender,
                              public_base_url=self.public_base_url, domain=self.domain)
-        with smtplib.SMTP(self.host, self.port, timeout=self._timeout) as smtp:
+        if deadline is None:
+            deadline = time.monotonic() + DEFAULT_EXCHANGE_SECONDS
+        smtp = DeadlineSMTP(self.host, self.port, timeout=self._timeout, deadline=deadline)
+        try:
             if self._starttls:
                 smtp.starttls()
             if self._username:
                 smtp.login(self._username, self._password or "")
             smtp.send_message(email)
+        except BaseException:
+            smtp.close()
+            raise
+        quit_quietly(smtp)
         log.info("email_sent dossier=%s seq=%s kind=%s", message.dossier_code, message.seq,
                  message.kind)

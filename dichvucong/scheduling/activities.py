@@ -26,7 +26,7 @@ from dichvucong.scheduling.contracts import (
     SweepResult,
 )
 from dichvucong.settings import Settings
-from dichvucong.workflows.messages import FINAL_STATUSES
+from dichvucong.workflows.messages import CaseStatus
 from dichvucong.workflows.texts import fmt_moment
 
 log = logging.getLogger("dichvucong.scheduling")
@@ -86,8 +86,11 @@ class ScheduleActivities:
     @activity.defn(name="send_at_risk_digest")
     def send_at_risk_digest(self, inp: DigestInput) -> DigestResult:
         """One in-app notice per agency (to its leaders and supervisors) listing the
-        open cases due before the end of the next ``at_risk_days`` working days.
-        Idempotent: (DIGEST-<day>, agency, role) is claimed once."""
+        cases being processed, not yet overdue, due before the end of the next
+        ``at_risk_days`` working days: the dashboard's "due soon". A case waiting for
+        the citizen (supplement, payment) or with its result issued keeps its old
+        DueAt but is not at risk. Idempotent: (DIGEST-<day>, agency, role) is claimed
+        once."""
         day = date.fromisoformat(inp.day)
         start = datetime.combine(day, time(0), VN_TZ)
         days = self._settings.at_risk_days or 1
@@ -96,7 +99,8 @@ class ScheduleActivities:
             rows = session.exec(
                 select(Dossier)
                 .where(
-                    col(Dossier.status).not_in([str(s) for s in FINAL_STATUSES]),
+                    col(Dossier.status) == str(CaseStatus.PROCESSING),
+                    col(Dossier.overdue).is_(False),
                     col(Dossier.due_at).is_not(None),
                     col(Dossier.due_at) >= start.astimezone(UTC),
                     col(Dossier.due_at) <= horizon.astimezone(UTC),
