@@ -139,6 +139,14 @@ def compose(request: NotifyRequest) -> tuple[str, str]:
     return SUBJECTS[request.kind].format(**values), BODIES[request.kind].format(**values)
 
 
+# Recipient forms: "citizen:<id>" (an account), "agency:<code>:<role>" (officials), and
+# "contact:<feedback code>" (whoever sent feedback without an account). The last names
+# the feedback, not the address: the channel reads the address from the feedback row, so
+# no email or phone number enters an activity input or the workflow's history.
+CITIZEN_PREFIX = "citizen:"
+CONTACT_PREFIX = "contact:"
+
+
 def recipients(request: NotifyRequest) -> list[str]:
     return recipients_of(
         request.audience,
@@ -152,8 +160,19 @@ def recipients_of(
     audience: str, *, citizen_id: int | None, agency_code: str, roles: Sequence[str]
 ) -> list[str]:
     if audience == "citizen":
-        return [f"citizen:{citizen_id}"] if citizen_id is not None else []
+        return [f"{CITIZEN_PREFIX}{citizen_id}"] if citizen_id is not None else []
     return [f"agency:{agency_code}:{role}" for role in sorted(set(roles))]
+
+
+def contact_recipient(feedback_code: str) -> str:
+    return f"{CONTACT_PREFIX}{feedback_code}"
+
+
+def contact_code(recipient: str) -> str | None:
+    """The feedback code of a "contact:<code>" recipient; None for any other form."""
+    if recipient.startswith(CONTACT_PREFIX):
+        return recipient.removeprefix(CONTACT_PREFIX) or None
+    return None
 
 
 class Dispatcher:

@@ -2,7 +2,9 @@
 
 Notices reuse the ``notification`` table: the feedback code in ``dossier_code``
 and a fixed ``seq`` per kind, so (code, seq, channel, recipient) makes a retried
-activity send nothing twice.
+activity send nothing twice. The answer to feedback sent without an account goes to
+"contact:<code>": the channels read the address from the feedback row, and its in-app
+row (read by no page) is only the key that keeps the email and SMS from going twice.
 """
 
 from __future__ import annotations
@@ -12,8 +14,15 @@ from collections.abc import Sequence
 from sqlmodel import select
 from temporalio import activity
 
-from dichvucong.activities.notify import Channel, Dispatcher, OutgoingMessage, recipients_of
+from dichvucong.activities.notify import (
+    Channel,
+    Dispatcher,
+    OutgoingMessage,
+    contact_recipient,
+    recipients_of,
+)
 from dichvucong.db.engine import Database
+from dichvucong.feedback.contacts import feedback_contact
 from dichvucong.feedback.messages import (
     FeedbackAnswerRecord,
     FeedbackDueRecord,
@@ -83,17 +92,12 @@ class FeedbackActivities:
 
     @activity.defn(name="notify_feedback")
     def notify_feedback(self, notice: FeedbackNotice) -> int:
-        """In-app rows (and outside channels for citizens); returns how many were new."""
+        """In-app rows (and outside channels for citizens and contacts); returns how many
+        were new."""
         values = {"code": notice.code, "subject": notice.subject, "due": fmt_moment(notice.due_at),
                   "answer": self._answer(notice.code) if notice.kind == "feedback_answered" else ""}  # fmt: skip
         subject = SUBJECTS[notice.kind].format(**values)
         body = BODIES[notice.kind].format(**values)
-        recipients = recipients_of(
-            notice.audience,
-            citizen_id=notice.citizen_id,
-            agency_code=notice.agency_code,
-            roles=notice.roles,
-        )
         return sum(
             self._dispatcher.deliver(
                 OutgoingMessage(
@@ -106,7 +110,21 @@ class FeedbackActivities:
                     notice.citizen_id,
                 )
             )
-            for recipient in recipients
+            for recipient in self._recipients(notice)
+        )
+
+    def _recipients(self, notice: FeedbackNotice) -> list[str]:
+        """The agency's roles, the citizen's account, or, for feedback sent without an
+        account, the contact its sender left (none left: nobody outside to tell)."""
+        if notice.audience == "citizen" and notice.citizen_id is None:
+            if feedback_contact(self._db, notice.code) is None:
+                return []
+            return [contact_recipient(notice.code)]
+        return recipients_of(
+            notice.audience,
+            citizen_id=notice.citizen_id,
+            agency_code=notice.agency_code,
+            roles=notice.roles,
         )
 
     def _answer(self, code: str) -> str:

@@ -27,9 +27,10 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from dichvucong.accounts.citizens import contact_of
-from dichvucong.activities.notify import OutgoingMessage
+from dichvucong.accounts.citizens import CitizenContact, contact_of
+from dichvucong.activities.notify import CITIZEN_PREFIX, OutgoingMessage, contact_code
 from dichvucong.db.engine import Database
+from dichvucong.feedback.contacts import feedback_contact
 from dichvucong.workflows import texts
 
 log = logging.getLogger("dichvucong.integrations.email")
@@ -61,6 +62,15 @@ def dossier_link(public_base_url: str, dossier_code: str) -> str | None:
     if dossier_code.startswith(FEEDBACK_PREFIX):
         return None
     return f"{public_base_url.rstrip('/')}/ho-so/{dossier_code}"
+
+
+def addressee(db: Database, message: OutgoingMessage) -> CitizenContact | None:
+    """Whom an outside channel reaches: the citizen's account, or the contact left with
+    feedback sent without one; None for officials (they read notices in the app)."""
+    if message.recipient.startswith(CITIZEN_PREFIX):
+        return contact_of(db, message.citizen_id) if message.citizen_id is not None else None
+    code = contact_code(message.recipient)
+    return feedback_contact(db, code) if code is not None else None
 
 
 def guess_status(message: OutgoingMessage) -> str | None:
@@ -160,22 +170,12 @@ class EmailChannel:
         self._timeout = timeout
         self.domain = parseaddr(sender)[1].rpartition("@")[2] or "dichvucong.local"
 
-    def _citizen(self, citizen_id: int | None) -> tuple[str, str] | None:
-        if citizen_id is None:
-            return None
-        contact = contact_of(self._db, citizen_id)
-        if contact is None or not contact.email:
-            return None
-        return contact.email, contact.full_name
-
     def send(self, message: OutgoingMessage, *, deadline: float | None = None) -> None:
         """Sends within ``deadline`` (monotonic) or raises, e.g. TimeoutError."""
-        if not message.recipient.startswith("citizen:"):
-            return  # officials read agency notices in the app
-        found = self._citizen(message.citizen_id)
-        if found is None:
-            return  # no email address on file: the in-app notice is enough
-        to, name = found
+        contact = addressee(self._db, message)
+        if contact is None or not contact.email:
+            return  # an official, or no email address on file: the in-app notice is enough
+        to, name = contact.email, contact.full_name
         email = render_email(message, to=to, name=name, sender=self.sender,
                              public_base_url=self.public_base_url, domain=self.domain)
         if deadline is None:

@@ -21,10 +21,9 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from dichvucong.accounts.citizens import contact_of
-from dichvucong.activities.notify import OutgoingMessage
+from dichvucong.activities.notify import CITIZEN_PREFIX, CONTACT_PREFIX, OutgoingMessage
 from dichvucong.db.engine import Database
-from dichvucong.integrations.email import dossier_link, guess_status
+from dichvucong.integrations.email import addressee, dossier_link, guess_status
 
 GSM_SEGMENT = 160
 UCS2_SEGMENT = 70
@@ -130,12 +129,12 @@ class SmsChannel:
         self.public_base_url = public_base_url
 
     def send(self, message: OutgoingMessage, *, deadline: float | None = None) -> None:
-        if not message.recipient.startswith("citizen:") or message.citizen_id is None:
-            return
+        if not message.recipient.startswith((CITIZEN_PREFIX, CONTACT_PREFIX)):
+            return  # officials read agency notices in the app
         if deadline is not None and time.monotonic() >= deadline:
             # The attempt's time is spent (the email took it): the retry sends this one.
             raise TimeoutError("SMS send passed its deadline")
-        contact = contact_of(self._db, message.citizen_id)
+        contact = addressee(self._db, message)
         phone = contact.phone if contact is not None else None
         if not phone:
             return

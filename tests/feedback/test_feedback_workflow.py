@@ -218,7 +218,7 @@ async def test_received_on_a_saturday_holiday_answered_in_time_and_published(
         await h.travel_to(vn(2027, 5, 10, 8, 0))  # no notice fires after the answer
         assert (await handle.describe()).status == WorkflowExecutionStatus.COMPLETED
         kinds = {n[1] for n in h.notices(handle.id)}
-        assert kinds == {"feedback_received"}  # no account: the citizen notice is skipped
+        assert kinds == {"feedback_received"}  # no account, no contact left: nobody to tell
         row = h.row(handle.id)
         assert row.published and not row.overdue and close(row.answered_at, vn(2027, 5, 4, 14, 0))
 
