@@ -30,7 +30,7 @@ import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
@@ -39,6 +39,10 @@ from dichvucong.integrations import http as outside
 from dichvucong.integrations import signing
 from dichvucong.settings import Settings
 from dichvucong.workflows.references import payment_reference
+
+if TYPE_CHECKING:
+    from dichvucong.calendar import WorkCalendar
+    from dichvucong.db.engine import Database
 
 log = logging.getLogger("dichvucong.integrations.payment")
 
@@ -220,7 +224,13 @@ def return_url_for(settings: Settings, dossier_code: str) -> str:
     return f"{settings.public_base_url.rstrip('/')}/ho-so/{dossier_code}?thanh-toan=1"
 
 
-async def start_payment(settings: Settings, dossier: Any) -> str:
+async def start_payment(
+    settings: Settings,
+    dossier: Any,
+    *,
+    db: Database | None = None,
+    calendar: WorkCalendar | None = None,
+) -> str:
     """INIT the online payment of ``dossier`` (a ``db.models.Dossier`` row) and return the
     payment URL to show the citizen. Idempotent: calling it again returns the same URL.
 
@@ -238,7 +248,9 @@ async def start_payment(settings: Settings, dossier: Any) -> str:
         raise Conflict("already_paid", "Hồ sơ đã được thanh toán.")
     if dossier.status != "AWAITING_PAYMENT" or dossier.fee_amount <= 0:
         raise Conflict("no_payment_due", "Hồ sơ hiện không có khoản phí, lệ phí cần thanh toán.")
-    expire_at = await asyncio.to_thread(payment_expiry, settings, dossier.code)
+    expire_at = await asyncio.to_thread(
+        payment_expiry, settings, dossier.code, db=db, calendar=calendar
+    )
     if expire_at is not None and expire_at <= datetime.now(UTC) + MIN_PAYMENT_WINDOW:
         # The case closes (or asks its last question) in a moment: no page to pay on now.
         raise Conflict("payment_expired", "Đã hết hạn nộp phí, lệ phí trực tuyến của hồ sơ.")

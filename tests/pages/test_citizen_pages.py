@@ -422,7 +422,7 @@ async def test_supplement_payment_and_rating(tmp_path: Path, monkeypatch) -> Non
         to_pay = await page(p.http, f"/ho-so/{code}")
         assert "Thanh toán trực tuyến" in to_pay.text and "200.000 đ" in to_pay.text
 
-        async def fake_start(settings, dossier):  # the gateway is another test's concern
+        async def fake_start(settings, dossier, **_):  # the gateway is another test's concern
             return f"http://gateway.test/pay/{dossier.code}"
 
         monkeypatch.setattr("dichvucong.integrations.payment_gateway.start_payment", fake_start)

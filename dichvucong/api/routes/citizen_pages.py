@@ -912,7 +912,8 @@ async def payment_post(request: Request, code: str) -> Response:
     if dossier.status != "AWAITING_PAYMENT":
         raise Conflict("no_payment_due", "Hồ sơ hiện không chờ thanh toán.")
     try:
-        url = await start_payment(request.app.state.settings, dossier)
+        state = request.app.state
+        url = await start_payment(state.settings, dossier, db=state.db, calendar=state.calendar)
     except GatewayError as exc:
         raise DomainError(
             "gateway_unavailable",

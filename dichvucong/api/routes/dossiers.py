@@ -367,7 +367,7 @@ def _read_detail(db: Any, catalog: Any, code: str, principal: Any) -> DossierPub
 
 @router.post("/dossiers/{code}/payment", response_model=PaymentStart)
 async def start_payment(
-    code: str, principal: CurrentCitizen, db: DatabaseDep, settings: SettingsDep
+    request: Request, code: str, principal: CurrentCitizen, db: DatabaseDep, settings: SettingsDep
 ) -> PaymentStart:
     from dichvucong.integrations.payment_gateway import GatewayError
     from dichvucong.integrations.payment_gateway import start_payment as gateway_start
@@ -376,7 +376,9 @@ async def start_payment(
     if dossier.status != "AWAITING_PAYMENT":
         raise Conflict("no_payment_due", "Hồ sơ hiện không chờ thanh toán.")
     try:
-        url = await gateway_start(settings, dossier)
+        url = await gateway_start(
+            settings, dossier, db=db, calendar=request.app.state.calendar
+        )
     except GatewayError as exc:
         raise DomainError(
             "gateway_unavailable",
