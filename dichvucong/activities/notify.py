@@ -7,13 +7,14 @@ reaches; email and SMS adapters plug in as ``channels``.
 
 An outside channel's row goes through two states: ``in_flight`` is a claim,
 ``created_at`` its time, taken by the attempt about to send; cleared, the message
-went out. Order: claim, send, mark sent at once. A send is bounded to a share of
-the attempt's timeout, so a claim older than that timeout belongs to an attempt that
-can no longer send: the next attempt takes it over instead of skipping the channel
-(which lost the email when an attempt timed out mid-send). The one case that can
-still mail twice is the unknowable one: the server accepted the message but the
-attempt died before its mark was committed (or the server's reply was lost); the
-stable Message-ID lets mail systems drop that copy.
+went out. Order: claim, send, mark sent at once. A send is bounded to a share of the
+attempt's timeout, so an attempt whose server is slow fails in time to give its claim
+back, and the retry sends (an attempt that timed out mid-send used to keep its claim
+and lose the email). A claim older than the attempt timeout belongs to an attempt
+that died (a worker killed): it may have sent, its mark not committed. That message
+counts as sent, logged as ``notice_maybe_sent``: the portal never mails twice (the
+worker-kill drill counts every Message-ID on the SMTP server), and the in-app notice
+is there either way.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
-from sqlalchemy import Connection, Table, bindparam, delete, insert, select, update
+from sqlalchemy import Table, bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from temporalio import activity
 from temporalio.exceptions import CancelledError
@@ -175,6 +176,13 @@ def contact_code(recipient: str) -> str | None:
     return None
 
 
+def _maybe_sent(message: OutgoingMessage, channel: str, claimed_at: datetime) -> None:
+    log.warning(
+        "notice_maybe_sent dossier=%s seq=%s channel=%s claimed_at=%s",
+        message.dossier_code, message.seq, channel, claimed_at.isoformat(),
+    )  # fmt: skip
+
+
 class Dispatcher:
     """Delivers messages once per (case, transition, channel, recipient): the in-app
     row always, then every outside channel. Shared by dossier and feedback notices."""
@@ -192,7 +200,7 @@ class Dispatcher:
         case goes on: the in-app notice is there, and an outside outage must not hold
         every case at its next transition. A channel another attempt still holds fails
         the attempt too (ClaimHeld), whatever the attempt number: its claim is sent,
-        given back or stale by the time the retries look again."""
+        given back or stale (counted as sent) by the time the retries look again."""
         lease = claim_lease()
         deadline = send_deadline(lease)  # before the claim: it ends within the lease
         claims = self._claim(message, lease)
@@ -245,9 +253,8 @@ class Dispatcher:
                         claims.outside.append(name)
                     elif not row.in_flight:
                         continue  # sent
-                    elif row.created_at <= claims.token - lease and self._take_over(
-                            conn, key, name, row.created_at, claims.token):  # fmt: skip
-                        claims.outside.append(name)
+                    elif row.created_at <= claims.token - lease:
+                        _maybe_sent(message, name, row.created_at)
                     else:
                         claims.held.append(name)
                 if fresh:
@@ -267,33 +274,19 @@ class Dispatcher:
                 return claims
         return _Claims(token=utcnow(), held=names)  # still contended: the retry looks again
 
-    @staticmethod
-    def _take_over(
-        conn: Connection, key: dict[str, object], name: str, claimed_at: datetime, token: datetime
-    ) -> bool:
-        """Moves a stale claim to this attempt, unless another attempt just did."""
-        taken = conn.execute(_TAKE_OVER, {**key, "ch": name, "old": claimed_at,
-                                          "new": token}).rowcount  # fmt: skip
-        if taken:
-            log.warning(
-                "notice_claim_taken_over dossier=%s seq=%s channel=%s claimed_at=%s",
-                key["c"], key["s"], name, claimed_at.isoformat(),
-            )  # fmt: skip
-        return bool(taken)
-
     def _mark_sent(self, message: OutgoingMessage, channel: str, token: datetime) -> None:
         with self._db.session() as session:
             marked = session.connection().execute(_MARK_SENT, {
                 **self._key(message), "ch": channel, "t": token}).rowcount  # fmt: skip
             session.commit()
-        if not marked:  # our claim went stale mid-send and a later attempt took it over
+        if not marked:  # our claim went stale mid-send (the attempt outlived its timeout)
             log.warning(
                 "notice_claim_lost dossier=%s seq=%s channel=%s",
                 message.dossier_code, message.seq, channel,
             )  # fmt: skip
 
     def _release(self, message: OutgoingMessage, channels: list[str], token: datetime) -> None:
-        """Gives back this attempt's claims only: a claim taken over is no longer ours."""
+        """Gives back this attempt's claims only (by their claim time)."""
         with self._db.session() as session:
             session.connection().execute(_RELEASE, {
                 **self._key(message), "t": token,
@@ -314,11 +307,6 @@ _ROWS = select(_notices.c.channel, _notices.c.created_at, _notices.c.in_flight).
 )
 _CLAIM = insert(_notices)
 _OF_CLAIM = (*_OF_NOTICE, _notices.c.channel == bindparam("ch"), _notices.c.in_flight)
-_TAKE_OVER = (
-    update(_notices)
-    .where(*_OF_CLAIM, _notices.c.created_at == bindparam("old"))
-    .values(created_at=bindparam("new"))
-)
 _MARK_SENT = (
     update(_notices)
     .where(*_OF_CLAIM, _notices.c.created_at == bindparam("t"))
