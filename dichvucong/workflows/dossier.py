@@ -918,18 +918,11 @@ class DossierWorkflow:
             "reason": "paid_at_counter",
         }
         try:
-            refund: RefundResult = await workflow.execute_activity(
-                "request_refund",
-                RefundRequest(
-                    dossier_code=inp.dossier_code,
-                    idempotency_key=f"{inp.dossier_code}:double-refund",
-                    payment_ref=p.payment_ref,
-                    amount=p.amount,
-                    reason=texts.NOTES["double_refund_reason"],
-                ),
-                result_type=RefundResult,
-                start_to_close_timeout=self._outside_timeout(),
-                retry_policy=OUTSIDE_RETRY,
+            refund = await self._request_refund(
+                "double-refund",
+                p.payment_ref,
+                p.amount,
+                texts.NOTES["double_refund_reason"],
                 summary="Hoàn tiền nộp trùng",
             )
         except ActivityError as failure:
@@ -943,6 +936,27 @@ class DossierWorkflow:
         await self._transition(
             "payment_mismatch", case.status, actor="gateway", note=note, data=data, notify=False
         )
+
+    async def _request_refund(
+        self, key: str, payment_ref: str, amount: int, reason: str, *, summary: str
+    ) -> RefundResult:
+        """One refund through the gateway, idempotent on ``<code>:<key>``."""
+        code = self._inp.dossier_code
+        result: RefundResult = await workflow.execute_activity(
+            "request_refund",
+            RefundRequest(
+                dossier_code=code,
+                idempotency_key=f"{code}:{key}",
+                payment_ref=payment_ref,
+                amount=amount,
+                reason=reason,
+            ),
+            result_type=RefundResult,
+            start_to_close_timeout=self._outside_timeout(),
+            retry_policy=OUTSIDE_RETRY,
+            summary=summary,
+        )
+        return result
 
     async def _paid(self, action: str, actor: str, method: str, note: str) -> None:
         case = self._case
@@ -1072,18 +1086,11 @@ class DossierWorkflow:
         data: dict[str, Any] = {}
         if case.payment_status == "paid" and case.payment_method == "online":
             try:
-                refund = await workflow.execute_activity(
-                    "request_refund",
-                    RefundRequest(
-                        dossier_code=inp.dossier_code,
-                        idempotency_key=f"{inp.dossier_code}:refund",
-                        payment_ref=payment_reference(inp.dossier_code),
-                        amount=inp.fee_amount,
-                        reason=note or "",
-                    ),
-                    result_type=RefundResult,
-                    start_to_close_timeout=self._outside_timeout(),
-                    retry_policy=OUTSIDE_RETRY,
+                refund = await self._request_refund(
+                    "refund",
+                    payment_reference(inp.dossier_code),
+                    inp.fee_amount,
+                    note or "",
                     summary="Yêu cầu hoàn phí",
                 )
             except ActivityError as failure:
