@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -162,10 +162,16 @@ class Portal:
 
 @asynccontextmanager
 async def portal(
-    tmp_path: Path, database_url: str | None = None, **settings_overrides: Any
+    tmp_path: Path,
+    database_url: str | None = None,
+    *,
+    extra_activities: Callable[[Database], list[Callable[..., Any]]] | None = None,
+    **settings_overrides: Any,
 ) -> AsyncIterator[Portal]:
     """``database_url``: run the read model there (tests/pg passes a PostgreSQL URL);
-    ``settings_overrides``: more ``Settings`` fields (``document_store="s3"``...)."""
+    ``extra_activities``: more activities for the worker, made from the read model's
+    database (the feedback workflow's); ``settings_overrides``: more ``Settings`` fields
+    (``document_store="s3"``...)."""
     settings = Settings(
         **{
             "database_url": database_url,
@@ -194,8 +200,9 @@ async def portal(
         )
         app = create_app(settings, temporal=env.client)
         transport = httpx.ASGITransport(app=app)
+        activities = [*harness.activities(), *(extra_activities or (lambda _: []))(db)]
         async with (
-            harness.worker(),
+            harness.worker(activities),
             httpx.AsyncClient(transport=transport, base_url="http://portal.test") as http,
         ):
             yield Portal(http=http, app=app, settings=settings, db=db, env=env, world=world)

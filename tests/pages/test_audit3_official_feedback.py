@@ -8,70 +8,25 @@ notices page."""
 from __future__ import annotations
 
 import asyncio
-import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import Any
 
-import httpx
 from sqlmodel import select
-from temporalio.testing import WorkflowEnvironment
 
 from dichvucong.accounts.officials import OfficialAccount
-from dichvucong.app import create_app
-from dichvucong.calendar import WorkCalendar
-from dichvucong.db.engine import Database
 from dichvucong.feedback.activities import FeedbackActivities
 from dichvucong.feedback.models import Feedback
 from dichvucong.security.models import AuditEvent
-from dichvucong.seed import seed
-from dichvucong.settings import Settings
-from tests.api.portal import COMMUNE, STP, Portal
+from tests.api.portal import COMMUNE, STP, Portal, portal
 from tests.pages.test_official_pages import desk, token
-from tests.workflows.harness import (
-    Harness,
-    OutsideWorld,
-    register_search_attributes,
-    time_skipping_server_path,
-)
 
 VISITOR = {"contact_name": "Trần Thị Bích", "contact_email": "bich@example.vn"}
 
 
-@asynccontextmanager
-async def feedback_portal(tmp_path: Path) -> AsyncIterator[Portal]:
+def feedback_portal(tmp_path: Path) -> AbstractAsyncContextManager[Portal]:
     """tests.api.portal's app and worker, the worker also running FeedbackActivities."""
-    settings = Settings(
-        var_dir=tmp_path,
-        environment="test",
-        secret_key="test-secret-0123456789",
-        public_base_url="http://portal.test",
-        task_queue=f"tq-{uuid.uuid4()}",
-    )
-    seed(settings)
-    env = await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=time_skipping_server_path()
-    )
-    db = Database(settings.resolved_database_url)
-    try:
-        await register_search_attributes(env.client)
-        world = OutsideWorld()
-        harness = Harness(
-            env=env, db=db, world=world, task_queue=settings.task_queue, calendar=WorkCalendar()
-        )
-        app = create_app(settings, temporal=env.client)
-        activities = [*harness.activities(), *FeedbackActivities(db).all()]
-        async with (
-            harness.worker(activities),
-            httpx.AsyncClient(
-                transport=httpx.ASGITransport(app=app), base_url="http://portal.test"
-            ) as http,
-        ):
-            yield Portal(http=http, app=app, settings=settings, db=db, env=env, world=world)
-    finally:
-        await env.shutdown()
-        db.dispose()
+    return portal(tmp_path, extra_activities=lambda db: FeedbackActivities(db).all())
 
 
 async def send_feedback(p: Portal, agency: str, subject: str, body: str) -> str:
