@@ -11,22 +11,18 @@ import io
 from pathlib import Path
 
 import pytest
-from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from openpyxl import load_workbook
 
 from dichvucong.api.deps import optional_principal
-from dichvucong.api.problems import install_problem_handlers
-from dichvucong.api.routes import supervision, supervision_pages
 from dichvucong.calendar import WorkCalendar
 from dichvucong.catalog import load_catalog
 from dichvucong.db.models import Dossier
 from dichvucong.reports import build_report
-from dichvucong.settings import Settings
 from dichvucong.stats import province_rates, quarter_period
 
 from .known_data import NOW, make_db, vn
-from .test_supervision_api import PROVINCE_SUPERVISOR, FakeTemporal
+from .test_supervision_api import PROVINCE_SUPERVISOR, supervision_app
 
 DEPARTED = "000.00.99.OLD"  # no longer in the catalog
 Q2 = quarter_period(2027, 2)
@@ -55,15 +51,7 @@ def env(tmp_path: Path):  # type: ignore[no-untyped-def]
             )
         )
         session.commit()
-    app = FastAPI()
-    app.state.settings = Settings(database_url=db.url, var_dir=tmp_path, task_queue="dossiers")
-    app.state.db = db
-    app.state.catalog = load_catalog()
-    app.state.calendar = WorkCalendar()
-    app.state.temporal = FakeTemporal()
-    install_problem_handlers(app)
-    app.include_router(supervision.router, prefix="/api/v1")
-    app.include_router(supervision_pages.router)
+    app = supervision_app(tmp_path, db)
     app.dependency_overrides[optional_principal] = lambda: PROVINCE_SUPERVISOR
     yield TestClient(app), db
     db.dispose()

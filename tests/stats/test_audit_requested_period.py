@@ -10,19 +10,13 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from dichvucong.api.deps import optional_principal
-from dichvucong.api.problems import install_problem_handlers
-from dichvucong.api.routes import supervision
-from dichvucong.calendar import WorkCalendar
-from dichvucong.catalog import load_catalog
-from dichvucong.settings import Settings
 from dichvucong.stats import date_range, requested_period
 
 from .known_data import make_db, vn
-from .test_supervision_api import PROVINCE_SUPERVISOR
+from .test_supervision_api import PROVINCE_SUPERVISOR, supervision_app
 
 IN_2026 = vn(2026, 3, 10, 9)
 
@@ -54,13 +48,7 @@ def test_only_from_runs_to_today_or_the_end_of_its_year() -> None:
 @pytest.fixture
 def client(tmp_path: Path):  # type: ignore[no-untyped-def]
     db = make_db(tmp_path)
-    app = FastAPI()
-    app.state.settings = Settings(database_url=db.url, var_dir=tmp_path, task_queue="dossiers")
-    app.state.db = db
-    app.state.catalog = load_catalog()
-    app.state.calendar = WorkCalendar()
-    install_problem_handlers(app)
-    app.include_router(supervision.router, prefix="/api/v1")
+    app = supervision_app(tmp_path, db)
     app.dependency_overrides[optional_principal] = lambda: PROVINCE_SUPERVISOR
     yield TestClient(app)
     db.dispose()

@@ -23,6 +23,7 @@ from dichvucong.api.problems import install_problem_handlers
 from dichvucong.api.routes import supervision, supervision_pages
 from dichvucong.calendar import WorkCalendar
 from dichvucong.catalog import load_catalog
+from dichvucong.db.engine import Database
 from dichvucong.feedback.messages import FeedbackState
 from dichvucong.feedback.models import Feedback
 from dichvucong.settings import Settings
@@ -76,9 +77,8 @@ class FakeTemporal:
         return FakeHandle(self, workflow_id)
 
 
-@pytest.fixture
-def env(tmp_path: Path):  # type: ignore[no-untyped-def]
-    db = make_db(tmp_path)
+def supervision_app(tmp_path: Path, db: Database) -> FastAPI:
+    """The supervision API and pages over ``db``, with a recording Temporal client."""
     app = FastAPI()
     app.state.settings = Settings(database_url=db.url, var_dir=tmp_path, task_queue="dossiers")
     app.state.db = db
@@ -88,6 +88,13 @@ def env(tmp_path: Path):  # type: ignore[no-untyped-def]
     install_problem_handlers(app)
     app.include_router(supervision.router, prefix="/api/v1")
     app.include_router(supervision_pages.router)
+    return app
+
+
+@pytest.fixture
+def env(tmp_path: Path):  # type: ignore[no-untyped-def]
+    db = make_db(tmp_path)
+    app = supervision_app(tmp_path, db)
     who: dict[str, Principal | None] = {"p": PROVINCE_SUPERVISOR}
     app.dependency_overrides[optional_principal] = lambda: who["p"]
     yield TestClient(app), who, app.state.temporal, db
