@@ -99,6 +99,21 @@ async def test_lookup_registration_feedback_and_login_are_rate_limited(tmp_path:
         )
 
 
+async def test_lookup_page_follows_the_configured_limit_only(tmp_path: Path) -> None:
+    # The page once kept its own fixed 30-a-minute window beside the configured one: with
+    # the limits off it still answered 429, without Retry-After and in other words.
+    async with app(tmp_path, rate_limit_enabled=False) as a:
+        for _ in range(35):
+            page = await a.http.get("/tra-cuu", params={"q": "x"}, headers={"Accept": "text/html"})
+            assert page.status_code == 200
+    async with app(tmp_path / "on", rate_limits="lookup=40:40/60") as a:
+        for _ in range(40):
+            page = await a.http.get("/tra-cuu", params={"q": "x"}, headers={"Accept": "text/html"})
+            assert page.status_code == 200
+        limited = await a.http.get("/tra-cuu", params={"q": "x"})
+        assert_limited(limited)
+
+
 async def test_login_is_limited_per_account(tmp_path: Path) -> None:
     async with app(tmp_path, rate_limits="login=100:2/60", login_max_failures=50) as a:
         for _ in range(2):

@@ -10,9 +10,7 @@ errors back to messages next to the fields.
 from __future__ import annotations
 
 import logging
-import time
 import uuid
-from collections import deque
 from collections.abc import Awaitable, Callable
 from datetime import date
 from typing import Annotated, Any
@@ -93,8 +91,6 @@ SUPPLEMENT_MESSAGES = {
 }
 DOWNLOADABLE_STATUSES = ("COMPLETED", "RESULT_READY", "DISPATCHED")
 MAX_PARTS = 60
-LOOKUP_LIMIT = 30  # lookups per client per minute
-LOOKUP_WINDOW = 60.0
 
 # ------------------------------------------------------------------------ helpers
 
@@ -247,27 +243,6 @@ def home_figures(db: Any) -> dict[str, Any]:
     }
 
 
-def _limit_lookups(request: Request) -> None:
-    """A small per-client sliding window: the lookup answers who filed what."""
-    state = request.app.state
-    hits: dict[str, deque[float]] | None = getattr(state, "citizen_lookup_hits", None)
-    if hits is None:
-        hits = {}
-        state.citizen_lookup_hits = hits
-    client = request.client.host if request.client else "?"
-    now = time.monotonic()
-    window = hits.setdefault(client, deque())
-    while window and now - window[0] > LOOKUP_WINDOW:
-        window.popleft()
-    if len(window) >= LOOKUP_LIMIT:
-        raise DomainError(
-            "rate_limited", "Bạn tra cứu quá nhiều lần. Vui lòng thử lại sau một phút.", status=429
-        )
-    window.append(now)
-    if len(hits) > 10_000:
-        hits.clear()
-
-
 # ------------------------------------------------------------------------ public
 
 
@@ -339,7 +314,6 @@ def lookup_page(request: Request, q: str = "") -> Response:
     q = q.strip()[:300]
     results = None
     if q:
-        _limit_lookups(request)
         with request.app.state.db.session() as session:
             results = lookup(session, request.app.state.catalog, q)
     return render(request, "citizen/lookup.html", {"q": q, "results": results})
