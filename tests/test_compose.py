@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import base64
+import os
 import re
+import secrets
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +43,42 @@ def command_text(service: dict[str, Any]) -> str:
         elif value:
             parts.append(str(value))
     return "\n".join(parts)
+
+
+# ${VAR}, ${VAR:-default}, ${VAR-default}, ${VAR:?message}, ${VAR?message}; $$ is a dollar.
+INTERPOLATION = re.compile(r"\$\$|\$\{(\w+)(?:(:?[-?])([^}]*))?\}")
+
+
+def required_variables(text: str) -> set[str]:
+    """The variables `docker compose` refuses to start without (``${VAR:?…}``)."""
+    return {
+        m.group(1)
+        for m in INTERPOLATION.finditer(text)
+        if m.group(1) and m.group(2) in (":?", "?")
+    }
+
+
+def operator_value(name: str) -> str:
+    """What an operator sets for a required variable (the README's start command)."""
+    if name == "DVC_CODEC_KEYS":
+        return "k1:" + base64.b64encode(secrets.token_bytes(32)).decode()
+    return secrets.token_hex(32)
+
+
+def interpolate(value: str, variables: dict[str, str]) -> str:
+    def replace(match: re.Match[str]) -> str:
+        name, operator, argument = match.groups()
+        if name is None:
+            return "$"
+        if name in variables and (variables[name] or operator not in (":-", ":?")):
+            return variables[name]
+        if operator in (":-", "-"):
+            return argument
+        if operator in (":?", "?"):
+            raise AssertionError(f"docker compose refuses to start without {name}: {argument}")
+        return ""
+
+    return INTERPOLATION.sub(replace, value)
 
 
 def test_every_image_is_pinned(compose: dict[str, Any]) -> None:
@@ -151,3 +190,52 @@ def test_workers_serve_metrics_and_get_time_to_stop_gracefully(compose: dict[str
     # SIGKILL only after the worker's own grace: running activities finish and report.
     grace = settings.worker_graceful_shutdown_seconds
     assert _seconds(worker["stop_grace_period"]) > grace >= 10
+
+
+def test_the_app_services_start_in_production(
+    compose: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each DVC service's environment, with the secrets the operator sets, is a valid
+    production configuration: a placeholder secret (one the file leaves unset) would stop
+    every app container at its first import of the settings."""
+    from dichvucong.security.codec import keys_from_settings
+
+    text = COMPOSE_FILE.read_text(encoding="utf-8")
+    operator = {name: operator_value(name) for name in required_variables(text)}
+    checked = []
+    for name, service in compose["services"].items():
+        env = environment(service)
+        if not any(key.startswith("DVC_") for key in env):
+            continue
+        for key in list(os.environ):
+            if key.startswith("DVC_"):
+                monkeypatch.delenv(key)
+        for key, value in env.items():
+            monkeypatch.setenv(key, interpolate(value, operator))
+        try:
+            settings = Settings(_env_file=None)  # type: ignore[call-arg]
+        except ValueError as exc:
+            pytest.fail(f"{name}: the settings refuse this environment: {exc}")
+        assert settings.environment == "production", name
+        assert keys_from_settings(settings), name  # DVC_CODEC_KEYS parses (32-byte keys)
+        checked.append(name)
+    assert {"dichvucong-migrate", "worker", "api"} <= set(checked)
+
+
+def test_the_start_commands_set_every_required_variable() -> None:
+    """The README's start command and the one in the file's header set every variable
+    the file requires (``${VAR:?…}``), so they start as written."""
+    text = COMPOSE_FILE.read_text(encoding="utf-8")
+    required = required_variables(text)
+    secrets_of_the_apps = {
+        "DVC_SECRET_KEY", "DVC_CODEC_KEYS", "DVC_PAYMENT_SECRET", "DVC_POSTAL_SECRET"
+    }
+    assert secrets_of_the_apps <= required
+    header = "\n".join(line.lstrip("#") for line in text.splitlines() if line.startswith("#"))
+    header_start = re.search(r"Start:(.*?)docker compose up", header, re.S)
+    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    readme_start = re.search(r"`([^`]*docker compose up[^`]*)`", readme)
+    assert header_start and readme_start
+    for where, command in (("header", header_start.group(1)), ("README", readme_start.group(1))):
+        set_there = set(re.findall(r"\b([A-Z][A-Z0-9_]*)=", command))
+        assert required <= set_there, f"{where}: the start command misses {required - set_there}"
