@@ -2,21 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any, NamedTuple
+from urllib.parse import parse_qs, urlsplit
 
 from pydantic import BaseModel
-from sqlalchemy import Table, bindparam
+from sqlalchemy import Table, bindparam, or_
 from sqlalchemy import select as sa_select
 from sqlalchemy.engine import Row
-from sqlmodel import Session
+from sqlalchemy.sql import ColumnElement, Select
+from sqlmodel import Session, select
 
 from dichvucong.accounts.identity import is_id_number, is_passport, mask_name
 from dichvucong.accounts.principal import Principal
 from dichvucong.accounts.roles import PROVINCE_OFFICE_CODE
 from dichvucong.api.problems import NotFound
 from dichvucong.catalog import Catalog
-from dichvucong.db.models import Dossier, DossierDocument, DossierEvent
+from dichvucong.db.models import CitizenDocument, Dossier, DossierDocument, DossierEvent
 from dichvucong.workflows import texts
 from dichvucong.workflows.messages import CaseStatus
 
@@ -27,6 +30,10 @@ FINAL = {"COMPLETED", "REFUSED", "REJECTED", "WITHDRAWN"}
 # ever had (ix_dossier_agency_code) — 3 ms instead of 0.4 ms at 100,000 rows, and
 # growing with the history.
 OPEN_STATUSES = tuple(s.value for s in CaseStatus if s.value not in FINAL)
+# A result reaches its citizen only from these statuses on. Before them the case may
+# still wait for the fee charged before the result (payment_stage "before_result"):
+# the bytes are the very thing the fee pays for.
+RESULT_RELEASED_STATUSES = ("COMPLETED", "RESULT_READY", "DISPATCHED")
 
 
 class DocumentPublic(BaseModel):
@@ -163,6 +170,62 @@ def can_see(dossier: Dossier | DossierRow, principal: Principal) -> bool:
 def is_province_official(principal: Principal) -> bool:
     """Supervisors of the provincial office oversee every agency (read only)."""
     return principal.has_role("supervisor") and principal.agency_code == PROVINCE_OFFICE_CODE
+
+
+def result_released(status: str) -> bool:
+    """Whether the applicant may have the result's bytes (officials always may)."""
+    return status in RESULT_RELEASED_STATUSES
+
+
+def _released_results(owner_id: int) -> Select[Any]:
+    """The hashes of results the owner's dossiers have released."""
+    return (
+        sa_select(_documents.c.sha256)
+        .join(_dossiers, _dossiers.c.code == _documents.c.dossier_code)
+        .where(
+            _dossiers.c.applicant_id == owner_id,
+            _documents.c.kind == "result",
+            _dossiers.c.status.in_(RESULT_RELEASED_STATUSES),
+        )
+    )
+
+
+def _shown_to_owner(owner_id: int) -> ColumnElement[bool]:
+    # A result joins "my documents" when it is issued (dichvucong.api.routes.dossiers),
+    # possibly before the fee it waits for is paid: it is read through this filter,
+    # so it appears (for listing, download and reuse) once its dossier releases it,
+    # however the release happened (counter payment, the gateway's callback, ...).
+    return or_(
+        CitizenDocument.origin != "result",  # type: ignore[arg-type]
+        CitizenDocument.sha256.in_(_released_results(owner_id)),  # type: ignore[attr-defined]
+    )
+
+
+def citizen_documents(session: Session, owner_id: int) -> list[CitizenDocument]:
+    """The citizen's "my documents": their uploads, and the results released to them."""
+    return list(
+        session.exec(
+            select(CitizenDocument)
+            .where(CitizenDocument.owner_id == owner_id, _shown_to_owner(owner_id))
+            .order_by(CitizenDocument.id.desc())  # type: ignore[union-attr]
+        ).all()
+    )
+
+
+def withheld_documents(session: Session, owner_id: int, ids: Iterable[int]) -> set[int]:
+    """Which of the owner's saved documents ``ids`` are results not released yet."""
+    wanted = set(ids)
+    if not wanted:
+        return set()
+    rows = session.exec(
+        select(CitizenDocument.id).where(
+            CitizenDocument.id.in_(wanted),  # type: ignore[union-attr]
+            CitizenDocument.owner_id == owner_id,
+            CitizenDocument.origin == "result",
+            CitizenDocument.sha256.notin_(_released_results(owner_id)),  # type: ignore[attr-defined]
+        )
+    ).all()
+    return {doc_id for doc_id in rows if doc_id is not None}
 
 
 def actions_for(dossier: Dossier | DossierRow, principal: Principal) -> list[str]:
@@ -316,10 +379,7 @@ def lookup(
     session: Session, catalog: Catalog, query: str, *, limit: int = 20
 ) -> list[LookupResult]:
     """Public lookup by dossier code, CCCD, passport number or the slip's QR URL."""
-    q = query.strip()
-    if "/" in q:  # the QR code holds the lookup URL: take its last part
-        q = q.rstrip("/").rsplit("/", 1)[-1].split("?q=")[-1]
-        q = q.split("q=")[-1]
+    q = lookup_term(query)
     if not q:
         return []
     if is_id_number(q):
@@ -327,7 +387,9 @@ def lookup(
     elif is_passport(q.upper()):
         statement, q = _LOOKUP_BY_PASSPORT, q.upper()
     else:
-        statement = _LOOKUP_BY_CODE
+        # Codes are capitals only (agency ids match ^[0-9A-Z.]+$, then digits): one
+        # typed in lowercase is the same code, as a passport number is.
+        statement, q = _LOOKUP_BY_CODE, q.upper()
     rows = session.connection().execute(statement, {"q": q, "limit": limit}).all()
     return [
         LookupResult(
@@ -345,6 +407,18 @@ def lookup(
         for (code, status, procedure_code, agency_code, applicant_name, submitted_at,
              received_at, due_at, finished_at) in rows  # fmt: skip
     ]
+
+
+def lookup_term(query: str) -> str:
+    """What a lookup looks for: the text typed, or the ``q`` of the lookup URL the
+    slip's QR code holds, whatever parameters the scanning app adds (``&utm=zalo``)."""
+    q = query.strip()
+    if "/" not in q:
+        return q
+    parts = urlsplit(q)
+    if parts.query:
+        return (parse_qs(parts.query).get("q") or [""])[0].strip()
+    return parts.path.rstrip("/").rsplit("/", 1)[-1]  # a lookup path ending in the term
 
 
 def _actor(actor: str, principal: Principal) -> str:

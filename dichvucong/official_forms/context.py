@@ -50,6 +50,22 @@ STEP_NAMES: dict[str, str] = {
 }
 
 
+# Form 01's notes where it has no return date to print.
+DUE_NOTES: dict[str, str] = {
+    "not_received": "Hồ sơ đang chờ tiếp nhận; ngày hẹn trả kết quả được thông báo khi hồ sơ "
+    "được tiếp nhận.",
+    "fee_first": "Ngày hẹn trả kết quả được tính khi hồ sơ đã nộp phí, lệ phí.",
+}
+
+NOT_AVAILABLE: dict[str, str] = {
+    "slip_closed": "Hồ sơ không được tiếp nhận nên không có giấy tiếp nhận và hẹn trả kết quả.",
+}
+
+# Closed before reception: the agency never received the dossier, so there is no
+# receipt to give and no date to promise (a refusal gets Form 03 instead).
+CLOSED_UNRECEIVED = ("REFUSED", "WITHDRAWN")
+
+
 class FormNotAvailable(LookupError):
     """The case has not reached the point where this form exists (e.g. no refusal)."""
 
@@ -168,8 +184,15 @@ def build_context(
     return base
 
 
+def slip_available(status: str, received_at: datetime | None) -> bool:
+    """Whether the case has a Form 01: not once it closed without being received."""
+    return received_at is not None or status not in CLOSED_UNRECEIVED
+
+
 def _form01(sources: FormSources, catalog: Catalog, public_base_url: str) -> dict[str, Any]:
     d = sources.dossier
+    if not slip_available(d.status, d.received_at):
+        raise FormNotAvailable(NOT_AVAILABLE["slip_closed"])
     procedure = catalog.procedures.get(d.procedure_code)
     slot_names = {s.key: s.name for s in procedure.documents} if procedure else {}
     documents = [
@@ -188,9 +211,7 @@ def _form01(sources: FormSources, catalog: Catalog, public_base_url: str) -> dic
         "received": received is not None,
         "submitted_at": moment(d.submitted_at),
         "due_at": moment(d.due_at) if received else "",
-        "due_note": ""
-        if received
-        else "Hồ sơ đang chờ tiếp nhận; ngày hẹn trả kết quả được thông báo khi hồ sơ được tiếp nhận.",
+        "due_note": _due_note(d),
         "documents": documents,
         "delivery": delivery,
         "fee": (f"{d.fee_amount:,}".replace(",", ".") + " đồng") if d.fee_amount else "Miễn phí",
@@ -198,6 +219,16 @@ def _form01(sources: FormSources, catalog: Catalog, public_base_url: str) -> dic
         "lookup_url": lookup_url(public_base_url, d.code),
         "receiver": official_name(sources, accept.actor) if accept else "Hệ thống trực tuyến",
     }
+
+
+def _due_note(d: Dossier) -> str:
+    if d.received_at is None:
+        return DUE_NOTES["not_received"]
+    # A fee payable at submission: the time limit runs from the payment, so the
+    # received slip has no date yet ("—") and says why.
+    if d.due_at is None and d.status == "AWAITING_PAYMENT":
+        return DUE_NOTES["fee_first"]
+    return ""
 
 
 def _form02(sources: FormSources, catalog: Catalog, public_base_url: str) -> dict[str, Any]:

@@ -184,7 +184,7 @@ def _form01(ctx: dict[str, Any], s: dict[str, ParagraphStyle], width: float) -> 
     ]
     if ctx["received"]:
         story.append(_pb("Thời gian trả kết quả giải quyết hồ sơ:", ctx["due_at"], s["body"]))
-    else:
+    if ctx["due_note"]:  # why there is no date (yet): not received, or the fee comes first
         story.append(_p(ctx["due_note"], s["body"]))
     story.append(_pb("Hình thức nhận kết quả:", ctx["delivery"], s["body"]))
     qr = Image(io.BytesIO(qr_png(ctx["lookup_url"])), width=24 * mm, height=24 * mm)

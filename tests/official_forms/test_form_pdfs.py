@@ -219,3 +219,48 @@ def test_forms_that_the_case_has_not_reached_are_not_available(catalog) -> None:
         with pytest.raises(FormNotAvailable):
             build_context(form_no, bare, catalog, public_base_url=BASE)
     assert build_context("05", bare, catalog, public_base_url=BASE)["rows"] == []
+
+
+@pytest.mark.parametrize("status", ["REFUSED", "WITHDRAWN"])
+def test_form01_does_not_exist_for_a_dossier_closed_before_reception(catalog, status) -> None:
+    # Refused at reception (Form 03 instead) or withdrawn while waiting: the agency
+    # never received it, so there is no receipt and no date to promise.
+    base = sources()
+    closed = FormSources(
+        dossier=base.dossier.model_copy(
+            update={"status": status, "received_at": None, "due_at": None}
+        ),
+        documents=base.documents,
+        events=base.events[:1],
+        officials=base.officials,
+    )
+    with pytest.raises(FormNotAvailable):
+        build_context("01", closed, catalog, public_base_url=BASE)
+    waiting = FormSources(
+        dossier=closed.dossier.model_copy(update={"status": "SUBMITTED"}),
+        documents=base.documents,
+        events=base.events[:1],
+        officials=base.officials,
+    )
+    context = build_context("01", waiting, catalog, public_base_url=BASE)
+    assert not context["received"] and "chờ tiếp nhận" in context["due_note"]
+
+
+def test_form01_of_a_received_dossier_waiting_for_its_fee_says_why_there_is_no_date(
+    catalog,
+) -> None:
+    # A fee payable at submission: the time limit runs from the payment, so the slip
+    # given at reception has no date yet and must say so rather than print nothing.
+    base = sources()
+    unpaid = FormSources(
+        dossier=base.dossier.model_copy(update={"status": "AWAITING_PAYMENT", "due_at": None}),
+        documents=base.documents,
+        events=base.events[:2],
+        officials=base.officials,
+    )
+    context = build_context("01", unpaid, catalog, public_base_url=BASE)
+    assert context["received"]
+    text = flat(text_of(render_pdf("01", context)))
+    assert "Ngày hẹn trả kết quả được tính khi hồ sơ đã nộp phí, lệ phí." in text
+    paid = build_context("01", sources(), catalog, public_base_url=BASE)
+    assert paid["due_note"] == ""

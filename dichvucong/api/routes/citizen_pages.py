@@ -34,7 +34,7 @@ from dichvucong.accounts.citizens import (
 from dichvucong.accounts.principal import Principal
 from dichvucong.api.deps import get_temporal
 from dichvucong.api.problems import Conflict, DomainError, Forbidden, NotFound
-from dichvucong.api.routes.dossiers import submission_service
+from dichvucong.api.routes.dossiers import RESULT_NOT_READY, refuse_withheld, submission_service
 from dichvucong.api.routing import OneTripRoute
 from dichvucong.catalog.models import ADMIN_LEVELS, SERVICE_LEVELS, Procedure
 from dichvucong.db.models import CitizenAccount, CitizenDocument, Dossier
@@ -46,8 +46,18 @@ from dichvucong.dossiers.submission import (
     SubmissionService,
     row_id,
 )
-from dichvucong.dossiers.views import DossierRow, detail, lookup, summary, visible_dossier
+from dichvucong.dossiers.views import (
+    DossierRow,
+    citizen_documents,
+    detail,
+    lookup,
+    result_released,
+    summary,
+    visible_dossier,
+    withheld_documents,
+)
 from dichvucong.forms import compute_fee, validate_form
+from dichvucong.official_forms.context import slip_available
 from dichvucong.web.csrf import check_csrf
 from dichvucong.web.sessions import end_session, page_principal, start_session
 from dichvucong.web.templating import render
@@ -89,7 +99,6 @@ SUPPLEMENT_MESSAGES = {
     "slot_unknown": "Mục giấy tờ không có trong thủ tục.",
     "empty": "Vui lòng đính kèm ít nhất một giấy tờ bổ sung.",
 }
-DOWNLOADABLE_STATUSES = ("COMPLETED", "RESULT_READY", "DISPATCHED")
 MAX_PARTS = 60
 
 # ------------------------------------------------------------------------ helpers
@@ -197,14 +206,9 @@ def _reuse_ids(form: FormData, prefix: str) -> dict[str, list[int]]:
 
 
 def _my_documents(request: Request, citizen_id: int) -> list[CitizenDocument]:
+    """Uploads, and results once released (a result waiting for its fee is not listed)."""
     with request.app.state.db.session() as session:
-        return list(
-            session.exec(
-                select(CitizenDocument)
-                .where(CitizenDocument.owner_id == citizen_id)
-                .order_by(CitizenDocument.id.desc())  # type: ignore[union-attr]
-            ).all()
-        )
+        return citizen_documents(session, citizen_id)
 
 
 def _procedure(request: Request, code: str) -> Procedure:
@@ -656,6 +660,7 @@ async def submit_post(request: Request, procedure_code: str) -> Response:
             values["reuse"] = {k: [str(i) for i in v] for k, v in reuse.items()}
             if _text(form, "hanh_dong") == "tinh_phi":
                 raise SubmissionInvalid({})
+            await run_in_threadpool(refuse_withheld, request.app.state.db, principal.id, reuse)
             submission = SubmissionRequest(
                 procedure_code=procedure.code,
                 agency_code=values["agency_code"],
@@ -759,7 +764,8 @@ def _dossier_context(
         "due_reasons": DUE_REASONS,
         "delivery_labels": DELIVERY_LABELS,
         "rating_labels": RATING_LABELS,
-        "can_download": has_result and view.status in DOWNLOADABLE_STATUSES,
+        "can_download": has_result and result_released(view.status),
+        "can_print_slip": slip_available(view.status, view.received_at),
         "can_withdraw": view.status in ("SUBMITTED", "SUPPLEMENT_REQUESTED")
         and "withdraw" in view.allowed_actions,
         "can_pay": payment_due and not confirming,
@@ -869,6 +875,7 @@ async def _send_supplement(
     if not uploads and not reuse:
         raise SubmissionInvalid({"documents": SUPPLEMENT_MESSAGES["empty"]})
     # The saved documents first: a wrong one is refused before any upload is stored.
+    await run_in_threadpool(refuse_withheld, service.db, principal.id, reuse)
     reused = (
         await run_in_threadpool(service.reused_documents, principal.id, procedure, reuse)
         if reuse
@@ -951,9 +958,12 @@ def my_document_download(
         return _login_redirect(request)
     with request.app.state.db.session() as session:
         doc = session.get(CitizenDocument, doc_id)
+        withheld = doc is not None and bool(withheld_documents(session, principal.id, [doc_id]))
     store = request.app.state.documents
     if doc is None or doc.owner_id != principal.id or not store.exists(doc.sha256):
         raise NotFound("document_not_found", "Không tìm thấy giấy tờ.")
+    if withheld:  # a result whose dossier still waits for the fee charged before it
+        raise NotFound("result_not_ready", RESULT_NOT_READY)
 
     def chunks() -> Any:
         with store.open(doc.sha256) as handle:

@@ -36,6 +36,7 @@ from dichvucong.dossiers.inbox import open_work
 from dichvucong.dossiers.rating import record_rating
 from dichvucong.dossiers.submission import (
     MAX_NOTE,
+    MESSAGES,
     SubmissionInvalid,
     SubmissionRequest,
     SubmissionService,
@@ -45,10 +46,13 @@ from dichvucong.dossiers.views import (
     DossierPublic,
     DossierSummary,
     LookupResult,
+    citizen_documents,
     detail,
     lookup,
+    result_released,
     summary,
     visible_dossier,
+    withheld_documents,
 )
 from dichvucong.forms.validation import validate_form
 from dichvucong.security.audit import audit_decision, audit_official_read
@@ -87,6 +91,7 @@ MULTIPART_DOC = {
     }
 }
 MAX_PARTS = 60
+RESULT_NOT_READY = "Hồ sơ chưa có kết quả để tải về."
 
 
 class SubmittedDossier(BaseModel):
@@ -169,6 +174,23 @@ def _json_object(raw: str | None) -> dict[str, Any]:
     return value
 
 
+def refuse_withheld(db: Database, owner_id: int, reuse: dict[str, list[int]]) -> None:
+    """A result not released yet (its fee unpaid) cannot be reused either: the new
+    dossier would hand its bytes back to the citizen. Refused as a document the
+    citizen does not have, since "my documents" does not list it yet (blocking)."""
+    if not reuse:
+        return
+    with db.read_session() as session:
+        withheld = withheld_documents(session, owner_id, (i for ids in reuse.values() for i in ids))
+    errors = {
+        f"documents.{slot}": MESSAGES["reuse"]
+        for slot, ids in reuse.items()
+        if withheld.intersection(ids)
+    }
+    if errors:
+        raise SubmissionInvalid(errors)
+
+
 def submission_service(request: Request, temporal: Any) -> SubmissionService:
     state = request.app.state
     return SubmissionService(
@@ -201,6 +223,8 @@ async def submit_dossier(
 ) -> SubmittedDossier:
     form = await _read_form(request, settings)
     try:
+        reuse = _reuse(form)
+        await run_in_threadpool(refuse_withheld, db, principal.id, reuse)
         submission = SubmissionRequest(
             procedure_code=_text(form, "procedure_code"),
             agency_code=_text(form, "agency_code"),
@@ -208,7 +232,7 @@ async def submit_dossier(
             delivery_address=_text(form, "delivery_address") or None,
             form=_json_object(_text(form, "form") or None),
             uploads=_uploads(form, {"form"}),
-            reuse=_reuse(form),
+            reuse=reuse,
             idempotency_key=idempotency_key,
         )
         dossier = await submission_service(request, temporal).submit(
@@ -246,11 +270,7 @@ def my_dossiers(
 
 @router.get("/me/documents", response_model=list[MyDocument])
 def my_documents(principal: CurrentCitizen, session: SessionDep) -> list[MyDocument]:
-    rows = session.exec(
-        select(CitizenDocument)
-        .where(CitizenDocument.owner_id == principal.id)
-        .order_by(CitizenDocument.id.desc())
-    ).all()  # type: ignore[union-attr]
+    rows = citizen_documents(session, principal.id)
     return [
         MyDocument(
             id=r.id or 0,
@@ -422,8 +442,8 @@ def download_result(
         .where(DossierDocument.dossier_code == dossier.code, DossierDocument.kind == "result")
         .order_by(DossierDocument.id)
     ).first()
-    if doc is None or dossier.status not in ("COMPLETED", "RESULT_READY", "DISPATCHED"):
-        raise NotFound("result_not_ready", "Hồ sơ chưa có kết quả để tải về.")
+    if doc is None or not result_released(dossier.status):
+        raise NotFound("result_not_ready", RESULT_NOT_READY)
     return _download(store, doc, inline=False)
 
 
@@ -438,13 +458,22 @@ def download_document(
     inline: bool = True,
 ) -> StreamingResponse:
     dossier = visible_dossier(session, code, principal)
-    doc = session.exec(
-        select(DossierDocument).where(
-            DossierDocument.dossier_code == dossier.code, DossierDocument.sha256 == sha256
-        )
-    ).first()
-    if doc is None:
+    docs = session.exec(
+        select(DossierDocument)
+        .where(DossierDocument.dossier_code == dossier.code, DossierDocument.sha256 == sha256)
+        .order_by(DossierDocument.id)  # type: ignore[arg-type]
+    ).all()
+    if not docs:
         raise NotFound("document_not_found", "Không tìm thấy tài liệu.")
+    doc = docs[0]
+    # The applicant has the bytes of what they sent; those of a result only once the
+    # dossier releases it (after the fee charged before the result). Officials always.
+    if (
+        principal.is_citizen
+        and all(d.kind == "result" for d in docs)
+        and not result_released(dossier.status)
+    ):
+        raise NotFound("result_not_ready", RESULT_NOT_READY)
     audit_official_read(request, principal, dossier.code, "document", sha256=sha256)
     return _download(store, doc, inline=inline)
 
@@ -546,7 +575,9 @@ def _keep_results_in(db: Any, owner_id: int, documents: list[DocumentRef]) -> No
 
 
 def _keep_results(session: Any, owner_id: int, documents: list[DocumentRef]) -> None:
-    """Results join the citizen's "my documents" too."""
+    """Results join the citizen's "my documents" too. Kept from the issue on, shown
+    (listed, downloaded, reused) only once the dossier releases them, which may be a
+    payment later: dichvucong.dossiers.views.citizen_documents."""
     for ref in documents:
         exists = session.exec(
             select(CitizenDocument).where(

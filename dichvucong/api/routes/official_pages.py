@@ -46,7 +46,7 @@ from dichvucong.feedback.inbox import agency_feedback, feedback_state, visible_f
 from dichvucong.feedback.models import KIND_LABELS
 from dichvucong.feedback.texts import PAGE_MESSAGES, STATE_LABELS
 from dichvucong.official_forms import TITLES, build_context, load_sources
-from dichvucong.official_forms.context import official_name, step_name
+from dichvucong.official_forms.context import official_name, slip_available, step_name
 from dichvucong.security.audit import audit_decision, audit_official_read
 from dichvucong.web.csrf import check_csrf
 from dichvucong.web.sessions import end_session, page_principal, start_session
@@ -305,7 +305,7 @@ def case_context(request: Request, principal: Principal, code: str) -> dict[str,
     allowed = actions_for(dossier, principal)
     actions = [a for a in ACTION_ORDER if a in allowed]
     slot_names = {s.key: s.name for s in procedure.documents} if procedure else {}
-    forms = [("01", True)]
+    forms = [("01", slip_available(public.status, public.received_at))]
     forms.append(("02", any(e.action == "request_supplement" for e in public.events)))
     forms.append(("03", any(e.action in ("refuse", "reject") for e in public.events)))
     forms.append(("04", any(h.reason == "apology" for h in public.due_history)))
