@@ -16,6 +16,7 @@ USER_ERROR = 2
 NOT_MIGRATED = "cơ sở dữ liệu chưa được tạo hoặc chưa cập nhật: chạy `dichvucong migrate` trước"
 DATABASE_UNREACHABLE = "không kết nối được cơ sở dữ liệu: kiểm tra DVC_DATABASE_URL"
 TEMPORAL_UNREACHABLE = "không kết nối được Temporal tại {address}: kiểm tra DVC_TEMPORAL_ADDRESS"
+CALENDAR_AMOUNT = "«{amount}» không phải là một số ngày (hoặc giờ) làm việc, ví dụ 5 hoặc 0.5"
 FILE_PROBLEMS = {
     errno.ENOENT: "không tồn tại",
     errno.ENOTDIR: "không phải là thư mục",
@@ -86,18 +87,28 @@ def _cmd_seed(_: argparse.Namespace) -> int:
 
 def _cmd_calendar_due(args: argparse.Namespace) -> int:
     from dichvucong.calendar import WorkCalendar
-    from dichvucong.calendar.work_calendar import VN_TZ
+    from dichvucong.calendar.work_calendar import SUPPORTED_YEARS, VN_TZ, YEARS_MESSAGE
     from dichvucong.settings import get_settings
 
     start = datetime.fromisoformat(args.start)
     if start.tzinfo is None:
         # A person typing a date on the command line means Vietnam time.
         start = start.replace(tzinfo=VN_TZ)
+    try:
+        amount = float(args.amount)
+    except ValueError:
+        raise CliError(CALENDAR_AMOUNT.format(amount=args.amount)) from None
+    if start.year not in SUPPORTED_YEARS:
+        raise CliError(YEARS_MESSAGE)
     calendar = WorkCalendar.from_settings(get_settings())
     if args.hours:
-        due = calendar.add_working_hours(start, float(args.amount))
-    else:
-        due = calendar.add_working_days(start, int(args.amount))
+        due = calendar.add_working_hours(start, amount)
+    elif amount.is_integer():
+        due = calendar.add_working_days(start, int(amount))
+    else:  # half a working day (0.5) is how some procedures state their limit
+        due = calendar.add_working_days_fractional(start, amount)
+    if due.year not in SUPPORTED_YEARS:  # past the holidays the calendar knows
+        raise CliError(YEARS_MESSAGE)
     print(due.isoformat(timespec="minutes"))
     return 0
 

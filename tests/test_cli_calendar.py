@@ -47,3 +47,25 @@ def test_due_with_local_overrides_file(
 def test_negative_days_reported_as_error(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["calendar", "due", "2025-01-24T10:00", "-1"]) == 2
     assert "negative" in capsys.readouterr().err
+
+
+def test_half_days_are_counted_in_office_hours(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["calendar", "due", "2025-01-24T10:00", "1.5"]) == 0
+    assert capsys.readouterr().out.strip() == "2025-02-03T16:00+07:00"
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["2199-01-02T10:00", "1"], ["1800-01-02T10:00", "1"], ["2100-12-31T10:00", "5"]],
+)
+def test_moments_the_calendar_does_not_know_are_refused(
+    args: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Past the years of the holiday tables the answer would ignore every holiday.
+    assert main(["calendar", "due", *args]) == 2
+    assert "1901–2100" in capsys.readouterr().err
+
+
+def test_a_word_for_the_amount_is_explained(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["calendar", "due", "2025-01-24T10:00", "năm"]) == 2
+    assert "không phải là một số ngày" in capsys.readouterr().err

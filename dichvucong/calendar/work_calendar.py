@@ -48,6 +48,9 @@ SUPPORTED_YEARS = range(
     getattr(holidays.VN, "start_year", 1901), getattr(holidays.VN, "end_year", 2100) + 1
 )
 
+# Said to people (API, CLI) when a date is outside SUPPORTED_YEARS.
+YEARS_MESSAGE = f"Ngày phải trong các năm {SUPPORTED_YEARS.start}–{SUPPORTED_YEARS.stop - 1}."
+
 DEFAULT_OFFICE_HOURS: tuple[tuple[time, time], ...] = (
     (time(7, 0), time(11, 30)),
     (time(13, 30), time(17, 0)),
@@ -280,6 +283,15 @@ class WorkCalendar:
         """The opening of the first working day after ``t``'s day (Vietnam time)."""
         return _at(self._nth_after(to_local(t).date(), 1), self._intervals[0][0])
 
+    def is_working_moment(self, t: datetime) -> bool:
+        """True if ``t`` is in office hours of a working day, the close of a period
+        included: an appointment "by 17:00" (a same-day limit's due moment) is one."""
+        local = to_local(t)
+        if not self.is_working_day(local.date()):
+            return False
+        now = _us_of_day(local)
+        return any(start <= now <= end for start, end in self._intervals)
+
     def closing_time(self, t: datetime) -> datetime:
         """The close of office hours on ``t``'s day (Vietnam time)."""
         return _at(to_local(t).date(), self._intervals[-1][1])
@@ -292,6 +304,21 @@ class WorkCalendar:
         if n == 0:
             return start
         return datetime.combine(self._nth_after(start.date(), n), start.timetz())
+
+    def add_working_days_fractional(self, t: datetime, days: float) -> datetime:
+        """``add_working_days`` for the whole days, then the fraction in office hours
+        (half a working day from 09:00 is 15:00 with the default office hours)."""
+        if isinstance(days, bool) or not isinstance(days, int | float):
+            raise TypeError(f"working days must be a number, got {days!r}")
+        if not math.isfinite(days):
+            raise ValueError(f"working days must be a finite number, got {days!r}")
+        if days < 0:
+            raise ValueError(f"working days must not be negative, got {days!r}")
+        whole = math.floor(days)
+        due = self.add_working_days(t, whole)
+        if days > whole:
+            due = self.add_working_hours(due, (days - whole) * self.hours_per_day)
+        return due
 
     def subtract_working_days(self, t: datetime, n: int) -> datetime:
         """The moment ``n`` working days before ``t``, keeping the time of day.

@@ -36,7 +36,7 @@ from dichvucong.api.problems import (
     NotFound,
     temporal_unavailable,
 )
-from dichvucong.calendar.work_calendar import SUPPORTED_YEARS
+from dichvucong.calendar.work_calendar import SUPPORTED_YEARS, WorkCalendar
 from dichvucong.db.models import Dossier
 from dichvucong.dossiers.views import DossierRow
 from dichvucong.workflows import texts
@@ -175,8 +175,16 @@ def acting_role(dossier: Dossier | DossierRow, principal: Principal, action: str
 
 
 def build_input(
-    action: str, body: dict[str, Any], actor: Actor, documents: list[DocumentRef] | None = None
+    action: str,
+    body: dict[str, Any],
+    actor: Actor,
+    documents: list[DocumentRef] | None = None,
+    *,
+    calendar: WorkCalendar | None = None,
 ) -> Any:
+    """The workflow's input of ``action`` from the request body (422 when it is not
+    one). With ``calendar``, an apology's new date must be a working moment: the
+    citizen is told to come, or to expect the result, then (Decree 61/2018, art. 19)."""
     if action == "issue_result":
         return IssueResultInput(
             documents=documents or [], note=str(body.get("note", "")), actor=actor
@@ -191,6 +199,8 @@ def build_input(
         raise DomainError(
             "invalid_body", "Dữ liệu thao tác không hợp lệ.", status=422, errors=errors
         ) from exc
+    if action == "apologize" and calendar is not None:
+        _check_working_moment(calendar, data.new_due)
     values = data.model_dump()
     factory = {
         "accept": lambda: AcceptInput(note=values["note"], actor=actor),
@@ -213,6 +223,17 @@ def build_input(
         "redispatch": lambda: RedispatchInput(address=values["address"], actor=actor),
     }
     return factory[action]()
+
+
+def _check_working_moment(calendar: WorkCalendar, moment: datetime) -> None:
+    if not calendar.is_working_moment(moment):
+        sentence = texts.refusal("apology_off_hours", due=texts.fmt_moment(moment))
+        raise DomainError(
+            "apology_off_hours",
+            sentence,
+            status=422,
+            errors=[{"loc": ["new_due"], "msg": sentence}],
+        )
 
 
 async def decide(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
-from dichvucong.calendar.work_calendar import SUPPORTED_YEARS, VN_TZ
+from dichvucong.calendar.work_calendar import SUPPORTED_YEARS, VN_TZ, YEARS_MESSAGE
 
 
 class PeriodError(ValueError):
@@ -46,9 +46,7 @@ def report_period(year: int, quarter: int | None) -> Period:
 def date_range(first: date, last: date) -> Period:
     """From the start of ``first`` to the end of ``last`` (both days included)."""
     if first.year not in SUPPORTED_YEARS or last.year not in SUPPORTED_YEARS:
-        raise PeriodError(
-            f"Ngày phải trong các năm {SUPPORTED_YEARS.start}–{SUPPORTED_YEARS.stop - 1}."
-        )
+        raise PeriodError(YEARS_MESSAGE)
     if last < first:
         raise PeriodError("Khoảng thời gian không hợp lệ: ngày kết thúc phải sau ngày bắt đầu.")
     label = f"Từ {first:%d/%m/%Y} đến {last:%d/%m/%Y}"

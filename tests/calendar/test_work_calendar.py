@@ -264,3 +264,39 @@ def test_custom_office_hours() -> None:
     assert local.add_working_hours(vn(2025, 3, 4, 8), 8) == vn(2025, 3, 4, 17)
     with pytest.raises(ValueError, match="overlaps"):
         WorkCalendar(office_hours=[(time(8, 0), time(12, 0)), (time(11, 0), time(17, 0))])
+
+
+@pytest.mark.parametrize(
+    ("day", "reason"),
+    [
+        (date(2025, 4, 7), "Ngày Giỗ Tổ Hùng Vương"),  # 10/3 Ất Tỵ, a Monday
+        (date(2026, 4, 27), "Ngày Giỗ Tổ Hùng Vương (nghỉ bù)"),  # 10/3 Bính Ngọ is a Sunday
+        (date(2027, 4, 16), "Ngày Giỗ Tổ Hùng Vương"),  # 10/3 Đinh Mùi, a Friday
+        (date(2027, 5, 3), "Ngày Quốc tế Lao động (nghỉ bù)"),  # 1/5/2027 is a Saturday
+        (date(2023, 9, 4), "Quốc khánh (nghỉ bù)"),  # 2/9/2023 is a Saturday
+    ],
+)
+def test_lunar_and_substituted_days_off(cal: WorkCalendar, day: date, reason: str) -> None:
+    assert not cal.is_working_day(day)
+    assert cal.describe(day) == reason
+
+
+def test_a_working_moment_is_in_office_hours_of_a_working_day(cal: WorkCalendar) -> None:
+    def at(day: str, hh: int, mm: int = 0) -> datetime:
+        return datetime.combine(date.fromisoformat(day), time(hh, mm), VN_TZ)
+
+    assert cal.is_working_moment(at("2027-01-29", 7))
+    assert cal.is_working_moment(at("2027-01-29", 17))  # "by 17:00" is an appointment
+    assert not cal.is_working_moment(at("2027-01-29", 12))
+    assert not cal.is_working_moment(at("2027-01-29", 17, 1))
+    assert not cal.is_working_moment(at("2027-02-08", 9))  # Tết
+    assert cal.is_working_moment(at("2027-02-11", 9))
+
+
+def test_fractional_working_days_count_in_office_hours(cal: WorkCalendar) -> None:
+    start = datetime(2025, 1, 24, 9, 0, tzinfo=VN_TZ)  # the Friday before Tết Ất Tỵ
+    assert cal.add_working_days_fractional(start, 0.5) == start.replace(hour=15)
+    assert cal.add_working_days_fractional(start, 1.5) == datetime(2025, 2, 3, 15, 0, tzinfo=VN_TZ)
+    assert cal.add_working_days_fractional(start, 2) == cal.add_working_days(start, 2)
+    with pytest.raises(ValueError):
+        cal.add_working_days_fractional(start, float("nan"))

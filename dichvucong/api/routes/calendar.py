@@ -12,7 +12,7 @@ from pydantic import BaseModel
 from dichvucong.api.deps import CalendarDep
 from dichvucong.api.problems import DomainError
 from dichvucong.api.routing import OneTripRoute
-from dichvucong.calendar.work_calendar import SUPPORTED_YEARS
+from dichvucong.calendar.work_calendar import SUPPORTED_YEARS, YEARS_MESSAGE
 
 router = APIRouter(tags=["calendar"], route_class=OneTripRoute)
 
@@ -57,11 +57,7 @@ def _parse_start(value: str) -> dt.datetime:
 
 def _check_year(day: dt.date) -> None:
     if day.year not in SUPPORTED_YEARS:
-        raise DomainError(
-            "year_out_of_range",
-            f"Ngày phải trong các năm {SUPPORTED_YEARS.start}–{SUPPORTED_YEARS.stop - 1}.",
-            status=422,
-        )
+        raise DomainError("year_out_of_range", YEARS_MESSAGE, status=422)
 
 
 @router.get("/calendar/due", response_model=DueOut)

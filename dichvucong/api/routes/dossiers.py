@@ -540,7 +540,9 @@ async def act(
             ) from exc
         if not isinstance(body, dict):
             raise DomainError("invalid_json", "Nội dung phải là một đối tượng JSON.", status=400)
-    payload = decisions.build_input(action, body, actor, documents)
+    payload = decisions.build_input(
+        action, body, actor, documents, calendar=request.app.state.calendar
+    )
     state = await decisions.decide(
         client=temporal,
         dossier=dossier,

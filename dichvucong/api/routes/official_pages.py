@@ -423,7 +423,9 @@ async def act_page(request: Request, code: str, action: str) -> Response:
             documents = (
                 await _result_documents(request, form, temporal) if action == "issue_result" else []
             )
-            payload = decisions.build_input(action, body_of(action, form), actor, documents)
+            payload = decisions.build_input(
+                action, body_of(action, form), actor, documents, calendar=state.calendar
+            )
             state_after = await decisions.decide(
                 client=temporal,
                 dossier=dossier,
