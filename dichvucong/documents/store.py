@@ -9,16 +9,25 @@ Nothing is buffered whole in memory; a size limit is enforced while streaming.
 ``StoredDocument`` rows index what the store holds; ``sweep`` removes files no
 dossier or citizen document refers to once a grace period has passed (an upload
 becomes referenced when its dossier is submitted).
+
+A failed request removes the files it stored at once with ``discard_unreferenced``,
+but the same bytes are the same file for every request: it keeps a file that a
+``DossierDocument`` or ``CitizenDocument`` row refers to, or that another request of
+this process has stored and not finished with (``DocumentClaims``).
 """
 
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import hashlib
 import logging
 import os
 import re
 import tempfile
+import threading
+import time
+from collections import Counter
 from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -141,7 +150,13 @@ class _Spool:
         self.file.close()
         if self.media_type == PDF:
             check_pdf_streams(self.path)
-        return self.digest.hexdigest(), self.media_type
+        sha256 = self.digest.hexdigest()
+        # Claimed before the store links (or uploads) it: a concurrent discard of the
+        # same bytes either sees the claim or has deleted the file before it is linked.
+        lease = _LEASE.get()
+        if lease is not None:
+            lease.claim(sha256)
+        return sha256, self.media_type
 
     def discard(self) -> None:
         with contextlib.suppress(Exception):
@@ -280,6 +295,154 @@ class LocalDocumentStore:
         for path in self.root.glob("??/??/*"):
             if _SHA256.match(path.name):
                 yield path.name, datetime.fromtimestamp(path.stat().st_mtime, UTC)
+
+
+# ------------------------------------------------------- in-flight claims
+
+
+class Lease:
+    """The documents one request has stored (claimed) and not finished with."""
+
+    def __init__(self, claims: DocumentClaims) -> None:
+        self.claims = claims
+        self.own: Counter[str] = Counter()
+        self.hold_seconds = 0.0
+
+    def claim(self, sha256: str) -> None:
+        self.claims._claim(self, check_sha256(sha256))
+
+    def hold(self, seconds: float) -> None:
+        """Keep the claims that many seconds after the lease ends: for documents the
+        caller (or a workflow) may still come to reference."""
+        self.hold_seconds = max(self.hold_seconds, seconds)
+
+
+class DocumentClaims:
+    """Per-process claims on the documents of one store by requests in flight.
+
+    A request stores its uploads inside ``lease()``: each document stored while it is
+    open (in its task, or in a worker thread the task calls) is claimed as soon as its
+    digest is known, before the store links it into place, and released when the
+    lease ends. ``discard`` checks the claims and deletes under the same lock, so a
+    concurrent store of the same bytes has either claimed them (the file stays) or
+    links the file again after it was deleted.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._counts: Counter[str] = Counter()
+        self._held: dict[str, float] = {}  # sha256 -> time.monotonic() deadline
+
+    @contextlib.contextmanager
+    def lease(self) -> Iterator[Lease]:
+        lease = Lease(self)
+        token = _LEASE.set(lease)
+        try:
+            yield lease
+        finally:
+            with contextlib.suppress(ValueError):  # exited in another context
+                _LEASE.reset(token)
+            self._release(lease)
+
+    def claimed(self, sha256: str, by_others_than: Lease | None = None) -> bool:
+        """True if a lease other than ``by_others_than`` claims (or holds) ``sha256``."""
+        with self._lock:
+            return self._claimed(sha256, by_others_than)
+
+    def _claim(self, lease: Lease, sha256: str) -> None:
+        with self._lock:
+            self._counts[sha256] += 1
+            lease.own[sha256] += 1
+
+    def _release(self, lease: Lease) -> None:
+        with self._lock:
+            now = time.monotonic()
+            self._held = {k: v for k, v in self._held.items() if v > now}
+            for sha256, n in lease.own.items():
+                left = self._counts[sha256] - n
+                if left > 0:
+                    self._counts[sha256] = left
+                else:
+                    del self._counts[sha256]
+                if lease.hold_seconds > 0:
+                    until = now + lease.hold_seconds
+                    self._held[sha256] = max(until, self._held.get(sha256, until))
+            lease.own.clear()
+
+    def _claimed(self, sha256: str, lease: Lease | None) -> bool:
+        mine = lease.own[sha256] if lease is not None and lease.claims is self else 0
+        if self._counts[sha256] - mine > 0:
+            return True
+        return self._held.get(sha256, 0.0) > time.monotonic()
+
+    def discard(self, db: Database, store: DocumentStore, digests: Iterable[str],
+                lease: Lease | None = None) -> list[str]:
+        """Delete each document (and its ``StoredDocument`` row) unless a lease other
+        than ``lease`` claims it or a ``DossierDocument`` or ``CitizenDocument`` row
+        refers to it. Returns the deleted digests; the others are left to ``sweep``."""
+        removed: list[str] = []
+        for sha256 in dict.fromkeys(digests):
+            with self._lock:  # no claim of these bytes between the checks and the delete
+                if self._claimed(sha256, lease):
+                    continue
+                with db.session() as session:
+                    if _referenced(session, sha256):
+                        continue
+                    store.delete(sha256)
+                    row = session.get(StoredDocument, sha256)
+                    if row is not None:
+                        session.delete(row)
+                        session.commit()
+            removed.append(sha256)
+        return removed
+
+
+_LEASE: contextvars.ContextVar[Lease | None] = contextvars.ContextVar(
+    "dichvucong_document_lease", default=None)
+_REGISTRY: dict[tuple[str, ...], DocumentClaims] = {}
+_REGISTRY_LOCK = threading.Lock()
+
+
+def _store_key(store: DocumentStore) -> tuple[str, ...]:
+    """Where ``store`` keeps its documents: two store objects on the same folder or
+    bucket share their claims."""
+    root = getattr(store, "root", None)
+    if root is not None:
+        return ("local", str(Path(root).resolve()))
+    bucket = getattr(store, "bucket", None)
+    if bucket is not None:
+        endpoint = getattr(getattr(getattr(store, "client", None), "meta", None),
+                           "endpoint_url", None)
+        return ("s3", str(endpoint or ""), str(bucket), str(getattr(store, "prefix", "")))
+    return ("process",)  # unknown kind: one set of claims for all of them
+
+
+def claims_for(store: DocumentStore) -> DocumentClaims:
+    """The claims of this process on ``store``'s documents."""
+    key = _store_key(store)
+    with _REGISTRY_LOCK:
+        claims = _REGISTRY.get(key)
+        if claims is None:
+            claims = _REGISTRY[key] = DocumentClaims()
+        return claims
+
+
+def current_lease() -> Lease | None:
+    """The lease open in this task (or the task that called this worker thread)."""
+    return _LEASE.get()
+
+
+def discard_unreferenced(db: Database, store: DocumentStore,
+                         digests: Iterable[str]) -> list[str]:
+    """``DocumentClaims.discard`` on ``store``'s claims, for the lease open now."""
+    return claims_for(store).discard(db, store, digests, current_lease())
+
+
+def _referenced(session: Any, sha256: str) -> bool:
+    for column in (DossierDocument.sha256, CitizenDocument.sha256):
+        if session.exec(select(column).where(column == sha256).limit(1)).first() is not None:
+            return True
+    return False
 
 
 # ----------------------------------------------------------------- the index

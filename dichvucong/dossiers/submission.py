@@ -44,7 +44,13 @@ from dichvucong.db.models import (
     utcnow,
 )
 from dichvucong.documents.media import EmptyDocument, UnsafeDocument, UnsupportedMediaType
-from dichvucong.documents.store import DocumentStore, DocumentTooLarge, StoredRef
+from dichvucong.documents.store import (
+    DocumentStore,
+    DocumentTooLarge,
+    StoredRef,
+    claims_for,
+    discard_unreferenced,
+)
 from dichvucong.dossiers.codes import allocate_code
 from dichvucong.forms.fees import compute_fee
 from dichvucong.forms.validation import validate_form
@@ -214,12 +220,17 @@ class SubmissionService:
             if request.reuse
             else []
         )
-        stored = await self._store_uploads(procedure, request)
-        try:
-            return await self._create(applicant, procedure, request, cleaned, stored + reused, key)
-        except BaseException:
-            self._discard([s for s in stored if s.new])
-            raise
+        # The uploads are claimed until the request ends: another request's failure
+        # does not delete bytes this one stored too (see ``_discard``).
+        with claims_for(self.store).lease():
+            stored = await self._store_uploads(procedure, request)
+            try:
+                return await self._create(
+                    applicant, procedure, request, cleaned, stored + reused, key
+                )
+            except BaseException:
+                self._discard([s for s in stored if s.new])
+                raise
 
     # -------------------------------------------------------------- steps
 
@@ -367,19 +378,22 @@ class SubmissionService:
         workflow's refusal. Only when the answer to ``send`` is unknown (Temporal
         unreachable, timed out, cancelled mid-call) are they kept: the workflow may
         have taken them; the sweep removes them if it did not."""
-        stored = await self._store_supplement(procedure, uploads)
-        new = [item for item in stored if item.new]
-        sending = False
-        try:
-            refs = [_ref(item) for item in stored] + list(reused)
-            sending = True
-            return await send(refs)
-        except BaseException as exc:
-            if not sending or isinstance(exc, Conflict):  # refused: never taken
-                self._discard(new)
-            elif new:
-                log.warning("supplement_outcome_unknown files_kept=%d", len(new))
-            raise
+        with claims_for(self.store).lease() as lease:
+            stored = await self._store_supplement(procedure, uploads)
+            new = [item for item in stored if item.new]
+            sending = False
+            try:
+                refs = [_ref(item) for item in stored] + list(reused)
+                sending = True
+                return await send(refs)
+            except BaseException as exc:
+                if not sending or isinstance(exc, Conflict):  # refused: never taken
+                    self._discard(new)
+                else:  # the workflow may take them yet: not for another request to delete
+                    lease.hold(self._grace_seconds)
+                    if new:
+                        log.warning("supplement_outcome_unknown files_kept=%d", len(new))
+                raise
 
     async def _store_supplement(
         self, procedure: Procedure, uploads: dict[str, list[Upload]]
@@ -412,10 +426,14 @@ class SubmissionService:
         uploads = [u for u in uploads if u.filename]
         if not uploads:
             raise SubmissionInvalid({"result": texts.refusal("documents_required")})
-        return [
-            _ref(await self._store_one("result", upload.filename or "ket-qua.pdf", upload))
-            for upload in uploads
-        ]
+        # Referenced only once the caller's action reaches the workflow: claimed until
+        # the sweep could take them anyway, so no failing request deletes them first.
+        with claims_for(self.store).lease() as lease:
+            lease.hold(self._grace_seconds)
+            return [
+                _ref(await self._store_one("result", upload.filename or "ket-qua.pdf", upload))
+                for upload in uploads
+            ]
 
     async def _create(
         self,
@@ -530,20 +548,24 @@ class SubmissionService:
                     session.delete(row)
             session.commit()
 
+    @property
+    def _grace_seconds(self) -> float:
+        """How long the sweep leaves an unreferenced file alone."""
+        return self.settings.document_sweep_grace_hours * 3600.0
+
     def _discard(self, stored: list[_Stored]) -> None:
-        """Remove files this request stored first, unless something references them now."""
-        with self.db.session() as session:
-            for item in stored:
-                used = session.exec(
-                    select(CitizenDocument.id).where(CitizenDocument.sha256 == item.ref.sha256)
-                ).first()
-                if used is not None:
-                    continue
-                self.store.delete(item.ref.sha256)
-                row = session.get(StoredDocument, item.ref.sha256)
-                if row is not None:
-                    session.delete(row)
-            session.commit()
+        """Remove files this request stored first, unless a ``DossierDocument`` or a
+        ``CitizenDocument`` refers to them now, or another request of this process has
+        stored or claimed the same bytes (two uploads of one file are one file). When
+        in doubt (the database unreachable) they stay: the sweep removes orphans."""
+        if not stored:
+            return
+        try:
+            discard_unreferenced(self.db, self.store, [item.ref.sha256 for item in stored])
+        except Exception as exc:
+            log.warning(
+                "documents_discard_skipped count=%d error=%s", len(stored), type(exc).__name__
+            )
 
 
 def case_rules(settings: Settings) -> CaseRules:
@@ -678,6 +700,7 @@ def rebuild_input(
         steps=procedure.step_specs(),
         time_limit_days=procedure.time_limit_days,
         time_limit_hours=procedure.time_limit_hours,
+        time_limit_same_day=procedure.time_limit.same_day,
         applicant_id=dossier.applicant_id,
         channel=dossier.channel,
         delivery=dossier.delivery,
