@@ -115,7 +115,8 @@ class Settings(BaseSettings):
     )
     paper_cutoff: str = Field(
         "15:00",
-        description="Paper dossiers received after this local time start the next working day.",
+        description="Paper dossiers, and any dossier of a same-day procedure, received after "
+        "this local time start the next working day.",
     )
     supplement_request_days: int = Field(
         3, description="Working days after reception within which processing may ask for a supplement."

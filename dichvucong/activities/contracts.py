@@ -19,6 +19,8 @@ class DeadlineRequest:
     start: datetime
     working_days: float | None = None
     working_hours: float | None = None
+    # Due at the close of office hours on the (cut-off adjusted) start's working day.
+    same_day: bool = False
     warn_days: int = 0  # also return the moment this many working days before the due moment
     # "HH:MM" Vietnam time: a start later than this moves to the next working day's opening
     # (paper dossiers received after 15:00).

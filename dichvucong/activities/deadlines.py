@@ -26,7 +26,9 @@ class DeadlineActivities:
         if request.cutoff is not None and _after(start, request.cutoff):
             start = cal.next_working_day_start(start)
         starts_at = cal.next_working_moment(start)
-        if request.working_hours is not None:
+        if request.same_day:
+            due_at = cal.closing_time(starts_at)
+        elif request.working_hours is not None:
             due_at = cal.add_working_hours(starts_at, request.working_hours)
         else:
             days = request.working_days or 0
@@ -39,7 +41,9 @@ class DeadlineActivities:
             # A limit no longer than the warning window would be "at risk" from its first
             # minute (a same-day procedure flagged as it is received): no warning comes
             # before half of the working time has passed.
-            if request.working_hours is not None:
+            if request.same_day:
+                limit_hours = cal.working_days_elapsed(starts_at, due_at) * cal.hours_per_day
+            elif request.working_hours is not None:
                 limit_hours = request.working_hours
             else:
                 limit_hours = (request.working_days or 0) * cal.hours_per_day

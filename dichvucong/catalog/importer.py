@@ -69,6 +69,10 @@ COLUMNS = {  # folded header -> our key
 LEVELS = {"tinh": "province", "huyen": "district", "xa": "commune"}
 ABOLISHED = ("bai bo", "het hieu luc", "huy bo", "ngung")
 FREE_WORDS = ("khong", "mien")
+# A fee text is "free" only when it is made of these words and says khong/mien:
+# "Không", "Miễn phí", "Không thu phí, lệ phí". Anything else without one plain
+# amount ("Theo quy định", "Miễn giảm theo quy định") cannot be read.
+FREE_VOCABULARY = frozenset({*FREE_WORDS, "thu", "phi", "le", "co", "nop", "phai"})
 NATIONAL_CODE = re.compile(r"^\d+\.\d+$")
 OPEN_EXCLUDED = ("COMPLETED", "REFUSED", "REJECTED", "WITHDRAWN")
 
@@ -176,10 +180,11 @@ def parse_level(text: str, prefer: str | None = None) -> str | None:
     return found[0] if found else None
 
 
-def parse_time_limit(text: str) -> dict[str, float] | None:
+def parse_time_limit(text: str) -> dict[str, float | bool] | None:
     """ "10 ngày làm việc" -> {"days": 10}; "08 giờ" -> {"hours": 8}; "1/2 ngày" or
-    "Nửa ngày" -> {"days": 0.5}; "Trong ngày" -> {"hours": 8}; None when no number and
-    unit can be read. A clock time ("trước 15 giờ") is a cut-off, not a limit."""
+    "Nửa ngày" -> {"days": 0.5}; "Trong ngày" -> {"same_day": True} (due the day of
+    reception); None when no number and unit can be read. A clock time ("trước 15 giờ")
+    is a cut-off, not a limit."""
     folded = re.sub(r"\b(truoc|sau|luc)\s*\d+\s*(gio|h)\b(\s*\d+)?", " ", fold(text))
     fraction = re.search(r"(\d+)\s*/\s*(\d+)\s*ngay", folded)
     if fraction and int(fraction.group(2)) > 0:
@@ -192,17 +197,30 @@ def parse_time_limit(text: str) -> dict[str, float] | None:
         if value > 0:
             return {"days": value} if match.group(2) == "ngay" else {"hours": value}
     if "trong ngay" in folded:
-        return {"hours": 8}
+        return {"same_day": True}
     return None
 
 
+def _limit_days(limit: dict[str, float | bool]) -> float:
+    """How many working days step budgets may take within ``limit``."""
+    if limit.get("same_day"):
+        return 1.0
+    return float(limit.get("days") or float(limit["hours"]) / 8)
+
+
 def parse_fee(text: str) -> int | None:
-    """An amount in đồng, 0 when free; None when the text is not a plain amount."""
+    """An amount in đồng; 0 when free (an empty text, "Không", "Miễn phí", "Không thu
+    phí"...); None when the text is neither one plain amount nor plainly free."""
     folded = fold(text)
     amounts = re.findall(r"(\d{1,3}(?:[.,]\d{3})+|\d+)\s*(?:d\b|dong|vnd)", folded)
     if len(amounts) == 1:
         return int(re.sub(r"[.,]", "", amounts[0]))
-    if not amounts and any(folded.startswith(w) for w in FREE_WORDS):
+    if amounts or re.search(r"\d", folded):
+        return None
+    found = re.findall(r"[a-z]+", folded)
+    if not found:
+        return 0 if not folded.strip() else None  # no fee given: free; "-", "?": unreadable
+    if set(found) <= FREE_VOCABULARY and any(w in FREE_WORDS for w in found):
         return 0
     return None
 
@@ -312,12 +330,25 @@ def import_catalog(
             return True
         return False
 
-    for row in read_export(source):
+    rows = read_export(source)
+    # A national code twice in one file: which record is right is not ours to guess,
+    # so none of them is applied (and the procedure is not "missing" either).
+    records: dict[str, list[int]] = {}
+    for number, row in enumerate(rows, start=1):
+        records.setdefault(row.get("national_code", ""), []).append(number)
+    for row in rows:
         national = row.get("national_code", "")
         if not NATIONAL_CODE.match(national):
             report.refused[national or "?"] = "mã thủ tục không hợp lệ (dạng 1.001234)"
             continue
         seen.add(national)
+        if len(records[national]) > 1:
+            report.refused[national] = (
+                f"mã thủ tục trùng trong tệp: bản ghi thứ "
+                f"{', '.join(map(str, records[national]))} cùng mã {national}; "
+                "không nhập bản ghi nào"
+            )
+            continue
         abolished = any(w in fold(row.get("state", "")) for w in ABOLISHED)
         code = by_national.get(national)
         if abolished:
@@ -408,12 +439,19 @@ def _add(
             f"({row.get('agency', '')!r}) trong danh mục cơ quan"
         )
         return
-    code = _slug(name, set(entries) | set(writes), national)
     amount = parse_fee(row.get("fee", ""))
+    if amount is None:
+        # Never publish an unreadable fee as free: someone enters it by hand.
+        report.refused[national] = (
+            f"không đọc được Phí/lệ phí {row.get('fee', '')!r} "
+            "(cần một mức phí cố định, hoặc 'Không'/'Miễn phí'); nhập phí bằng tay"
+        )
+        return
+    code = _slug(name, set(entries) | set(writes), national)
     fee: dict[str, Any] = {"kind": "free"} if not amount else {"kind": "fixed", "amount": amount}
     if row.get("fee"):
         fee["note"] = row["fee"][:500]
-    days = limit.get("days") or limit["hours"] / 8
+    days = _limit_days(limit)
     raw: dict[str, Any] = {
         "code": code,
         "national_code": national,
@@ -476,14 +514,18 @@ def _update(
         raw["field"] = row["field"]
         changed.append("field")
     limit = parse_time_limit(row.get("time_limit", ""))
-    old_limit = {
+    old_limit: dict[str, float | bool] = {
         k: v
-        for k, v in (("days", current.time_limit.days), ("hours", current.time_limit.hours))
+        for k, v in (
+            ("days", current.time_limit.days),
+            ("hours", current.time_limit.hours),
+            ("same_day", current.time_limit.same_day or None),
+        )
         if v is not None
     }
     if limit is not None and limit != old_limit:
         raw["time_limit"] = {**limit, "note": row["time_limit"][:300]}
-        new_days = limit.get("days") or limit["hours"] / 8
+        new_days = _limit_days(limit)
         budget = sum(s.budget_days for s in current.steps)
         if budget > new_days + 1e-9:  # steps must fit: shrink them in proportion
             raw["steps"] = [

@@ -7,7 +7,7 @@ naming the file and the field path, e.g.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -22,7 +22,7 @@ from dichvucong.catalog.models import (
     FreeFee,
     Procedure,
 )
-from dichvucong.catalog.search import search_procedures
+from dichvucong.catalog.search import name_key, search_procedures
 
 DEFAULT_DATA_DIR = Path(__file__).parent / "data"
 
@@ -61,25 +61,38 @@ class Catalog:
         service_level: str | None = None,
         agency: str | None = None,
     ) -> list[Procedure]:
+        # Sector and field names compare as name_key (NFC + casefold): "tư pháp"
+        # typed in NFD or in capitals finds "Tư pháp".
+        sector_key = None if sector is None else name_key(sector)
+        field_key = None if field is None else name_key(field)
         found = [
             p for p in self.procedures.values()
             if (admin_level is None or p.admin_level == admin_level)
-            and (sector is None or p.sector == sector)
-            and (field is None or p.field == field)
+            and (sector_key is None or name_key(p.sector) == sector_key)
+            and (field_key is None or name_key(p.field) == field_key)
             and (service_level is None or p.service_level == str(service_level))
             and (agency is None or agency in p.agencies)
         ]
         return search_procedures(found, q) if q else found
 
     def sectors(self) -> list[str]:
-        return sorted({p.sector for p in self.procedures.values()})
+        return _distinct_names(p.sector for p in self.procedures.values())
 
     def fields(self, sector: str | None = None) -> list[str]:
-        return sorted({p.field for p in self.procedures.values()
-                       if sector is None or p.sector == sector})
+        sector_key = None if sector is None else name_key(sector)
+        return _distinct_names(p.field for p in self.procedures.values()
+                               if sector_key is None or name_key(p.sector) == sector_key)
 
     def agencies_of(self, procedure: Procedure) -> list[Agency]:
         return [self.agencies[c] for c in procedure.agencies if c in self.agencies]
+
+
+def _distinct_names(names: Iterable[str]) -> list[str]:
+    """Sorted, one per name_key (the first spelling met is shown)."""
+    out: dict[str, str] = {}
+    for name in names:
+        out.setdefault(name_key(name), name)
+    return sorted(out.values())
 
 
 def load_catalog(data_dir: Path | None = None) -> Catalog:
@@ -124,6 +137,7 @@ def _load(data_dir: Path) -> Catalog:
     problems: list[str] = []
     agencies = _load_agencies(data_dir, problems)
     procedures: dict[str, Procedure] = {}
+    national_files: dict[str, str] = {}  # national code -> first file that has it
     proc_dir = data_dir / "procedures"
     files = sorted([*proc_dir.glob("*.yaml"), *proc_dir.glob("*.yml")]) if proc_dir.is_dir() else []
     if not files:
@@ -145,6 +159,11 @@ def _load(data_dir: Path) -> Catalog:
             problems.append(f"{name}: code: duplicate procedure code {procedure.code!r}")
             continue
         problems.extend(f"{name}: {p}" for p in check_procedure(procedure, agencies))
+        if procedure.national_code is not None:
+            first = national_files.setdefault(procedure.national_code, name)
+            if first != name:
+                problems.append(f"{name}: national_code: duplicate national code "
+                                f"{procedure.national_code!r}, also in {first}")
         procedures[procedure.code] = procedure
     if problems:
         raise CatalogError(problems)

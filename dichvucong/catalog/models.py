@@ -31,6 +31,7 @@ SERVICE_LEVELS: tuple[str, ...] = ("2", "partial", "full")
 # Only used to check that step budgets fit a limit given in hours; it matches the
 # default office hours (07:00-11:30, 13:30-17:00). The calendar counts real hours.
 WORKING_HOURS_PER_DAY = 8
+SAME_DAY_TEXT = "Trong ngày làm việc (tiếp nhận sau 15 giờ: trong ngày làm việc tiếp theo)"
 
 _KEY = r"^[a-z][a-z0-9_]*$"
 _CODE = r"^[a-z0-9][a-z0-9-]*$"
@@ -87,6 +88,16 @@ class FormField(_Model):
     matches_birth_date: str | None = Field(
         None, description="id_number only: key of the date field holding the date of birth."
     )
+    not_future: bool = Field(
+        False, description="date only: a date that has happened (a birth, a decision signed), "
+        "so not after today in Vietnam."
+    )
+
+    @model_validator(mode="after")
+    def _not_future_is_for_dates(self) -> FormField:
+        if self.not_future and self.type != "date":
+            raise ValueError("not_future: only for date fields")
+        return self
 
 
 class ProcessingStep(_Model):
@@ -99,21 +110,30 @@ class ProcessingStep(_Model):
 class TimeLimit(_Model):
     days: float | None = Field(None, gt=0, description="Working days.")
     hours: float | None = Field(None, gt=0, description="Working hours.")
+    same_day: bool = Field(
+        False,
+        description="Within the working day of reception, the next one if received after "
+        "the 15:00 cut-off (Decree 23/2015, art. 7): due at the close of that day.",
+    )
     note: str | None = None
 
     @model_validator(mode="after")
     def _exactly_one(self) -> TimeLimit:
-        if (self.days is None) == (self.hours is None):
-            raise ValueError("give exactly one of days or hours")
+        if [self.days is not None, self.hours is not None, self.same_day].count(True) != 1:
+            raise ValueError("give exactly one of days, hours or same_day")
         return self
 
     @property
     def in_days(self) -> float:
+        if self.same_day:
+            return 1.0
         if self.days is not None:
             return self.days
         return (self.hours or 0) / WORKING_HOURS_PER_DAY
 
     def describe(self) -> str:
+        if self.same_day:
+            return SAME_DAY_TEXT
         if self.days is not None:
             return f"{_num(self.days)} ngày làm việc"
         return f"{_num(self.hours or 0)} giờ làm việc"

@@ -3,6 +3,10 @@
 "lý lịch", "ly lich" and "LY LICH" all match "Lý lịch tư pháp": both sides are
 folded (NFD, combining marks removed, đ -> d, lower case) and every query word
 must start some word of the procedure's name, field, sector or national code.
+
+Filters on a sector or field name compare :func:`name_key`: the same name typed
+in another Unicode form (NFD from some keyboards and browsers) or case matches,
+but diacritics still count ("Tư pháp" is not "Tu phap").
 """
 
 from __future__ import annotations
@@ -17,9 +21,19 @@ _WORD = re.compile(r"\w+(?:\.\w+)*")
 
 
 def fold(text: str) -> str:
-    decomposed = unicodedata.normalize("NFD", text.lower())
+    decomposed = unicodedata.normalize("NFD", text.casefold())
     stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
     return stripped.replace("đ", "d")
+
+
+def name_key(text: str) -> str:
+    """``text`` for comparing names: NFC, case-folded, spaces collapsed."""
+    folded = unicodedata.normalize("NFC", unicodedata.normalize("NFC", text).casefold())
+    return " ".join(folded.split())
+
+
+def same_name(a: str, b: str) -> bool:
+    return name_key(a) == name_key(b)
 
 
 def words(text: str) -> list[str]:

@@ -4,25 +4,40 @@
 ``YYYY-MM-DD``, numbers as int where whole, checkboxes as bool) and the errors,
 keyed by field key, in Vietnamese for the citizen. Keys the form does not
 declare are dropped.
+
+Text is stored in Unicode NFC: the same Vietnamese name typed on a keyboard that
+sends decomposed letters (NFD: "e" + combining marks, as macOS/iOS may) is the same
+string as one typed precomposed. "Today", for dates that cannot be in the future,
+is the date in Vietnam (Asia/Ho_Chi_Minh) unless the caller gives one.
 """
 
 from __future__ import annotations
 
 import re
-from datetime import date
+import unicodedata
+from datetime import date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
+from dichvucong import TIMEZONE_NAME
 from dichvucong.catalog.models import FormField, Procedure
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-_PHONE = re.compile(r"0[0-9]{9}")  # ASCII digits: "\d" takes any script's digits
+# ASCII digits: "\d" takes any script's digits. Mobile: 03x, 05x, 07x, 08x, 09x and
+# 8 more digits; landline: 02 + area code and subscriber number, 11 digits in all.
+_PHONE = re.compile(r"0[35789][0-9]{8}|02[0-9]{9}")
+_PHONE_SEPARATORS = re.compile(r"[\s.\-()]")
 _ID_NUMBER = re.compile(r"[0-9]{12}")
+_VN_TZ = ZoneInfo(TIMEZONE_NAME)
 _TRUE = {"1", "true", "on", "yes", "co", "có"}
 _FALSE = {"", "0", "false", "off", "no", "khong", "không"}
 
 MSG_DATE = "Ngày không hợp lệ (định dạng YYYY-MM-DD)"
 MSG_ID_NUMBER = "Số định danh cá nhân (CCCD) phải gồm đúng 12 chữ số"
 MSG_PHONE = "Số điện thoại không hợp lệ (10 chữ số, bắt đầu bằng 0)"
+MSG_PHONE_PREFIX = ("Số điện thoại không hợp lệ: số di động gồm 10 chữ số, bắt đầu bằng 03, 05, "
+                    "07, 08 hoặc 09; số cố định gồm 11 chữ số, bắt đầu bằng 02")
+MSG_NOT_FUTURE = "{label} không được là một ngày trong tương lai"
 MSG_EMAIL = "Địa chỉ thư điện tử không hợp lệ"
 MSG_WHOLE = "{label} phải là số nguyên (không có phần lẻ)"
 
@@ -39,10 +54,21 @@ def _is_blank(value: Any) -> bool:
     return value is None or (isinstance(value, str) and not value.strip()) or value == []
 
 
+def _nfc(value: Any) -> str:
+    """``value`` as text in NFC, the one form a name or an address is stored in."""
+    return unicodedata.normalize("NFC", str(value))
+
+
+def vn_today() -> date:
+    """Today's date in Vietnam, whatever the server's time zone."""
+    return datetime.now(_VN_TZ).date()
+
+
 def _clean_text(f: FormField, value: Any) -> str:
     if not isinstance(value, str | int | float) or isinstance(value, bool):
         raise _Invalid(f"{f.label} không hợp lệ")
-    text = str(value).strip()
+    # Before the length check: a decomposed letter counts as two or three characters.
+    text = _nfc(value).strip()
     if f.type != "textarea":
         text = " ".join(text.split())
     if f.max_length is not None and len(text) > f.max_length:
@@ -72,6 +98,8 @@ def _clean_number(f: FormField, value: Any) -> int | float:
 
 
 def _clean_date(f: FormField, value: Any) -> str:
+    if isinstance(value, datetime):
+        return value.date().isoformat()
     if isinstance(value, date):
         return value.isoformat()
     text = str(value).strip()
@@ -84,7 +112,7 @@ def _clean_date(f: FormField, value: Any) -> str:
 
 
 def _clean_select(f: FormField, value: Any) -> str:
-    text = str(value).strip()
+    text = _nfc(value).strip()
     if text not in {o.value for o in f.options}:
         raise _Invalid(f"Lựa chọn không hợp lệ cho {f.label}")
     return text
@@ -93,7 +121,7 @@ def _clean_select(f: FormField, value: Any) -> str:
 def _clean_checkbox(f: FormField, value: Any) -> bool:
     if isinstance(value, bool):
         return value
-    text = str(value).strip().lower()
+    text = _nfc(value).strip().lower()
     if text in _TRUE:
         return True
     if text in _FALSE:
@@ -101,19 +129,28 @@ def _clean_checkbox(f: FormField, value: Any) -> bool:
     raise _Invalid(f"{f.label} không hợp lệ")
 
 
-def _clean_phone(f: FormField, value: Any) -> str:
-    text = re.sub(r"[\s.\-()]", "", str(value))
+def normalise_phone(value: Any) -> str:
+    """Separators (spaces, dots, dashes, brackets) dropped, ``+84``/``84`` made ``0``:
+    "+84 912 345 678", "84912345678" and "0912.345.678" are all "0912345678"."""
+    text = _PHONE_SEPARATORS.sub("", _nfc(value))
     if text.startswith("+84"):
         text = "0" + text[3:]
-    elif text.startswith("84") and len(text) == 11:
+    elif text.startswith("84") and len(text) in (11, 12):  # 84 + 9 (mobile) or 10 digits
         text = "0" + text[2:]
-    if not _PHONE.fullmatch(text):
-        raise _Invalid(MSG_PHONE)
     return text
 
 
+def _clean_phone(f: FormField, value: Any) -> str:
+    text = normalise_phone(value)
+    if _PHONE.fullmatch(text):
+        return text
+    if re.fullmatch(r"0[0-9]{9,10}", text):  # the length of a number, not a prefix in use
+        raise _Invalid(MSG_PHONE_PREFIX)
+    raise _Invalid(MSG_PHONE)
+
+
 def _clean_email(f: FormField, value: Any) -> str:
-    text = str(value).strip()
+    text = _nfc(value).strip()
     if len(text) > 254 or not _EMAIL.fullmatch(text):
         raise _Invalid(MSG_EMAIL)
     return text.lower()
@@ -171,9 +208,14 @@ def _clean_count(f: FormField, value: Any) -> int:
 
 
 def validate_form(
-    procedure: Procedure, data: dict[str, Any]
+    procedure: Procedure, data: dict[str, Any], *, today: date | None = None
 ) -> tuple[dict[str, Any], dict[str, str]]:
-    """(cleaned values, errors by field key). Valid when the errors are empty."""
+    """(cleaned values, errors by field key). Valid when the errors are empty.
+
+    ``today`` is the last date a ``not_future`` date field accepts: by default today
+    in Vietnam (:func:`vn_today`)."""
+    if today is None:
+        today = vn_today()
     cleaned: dict[str, Any] = {}
     errors: dict[str, str] = {}
     counts = count_fields(procedure)
@@ -198,6 +240,10 @@ def validate_form(
             cleaned[f.key] = clean(f, value)
         except _Invalid as exc:
             errors[f.key] = str(exc)
+            continue
+        if f.type == "date" and f.not_future and date.fromisoformat(cleaned[f.key]) > today:
+            del cleaned[f.key]
+            errors[f.key] = MSG_NOT_FUTURE.format(label=f.label)
 
     for f in procedure.form_fields:
         if f.matches_birth_date and f.key in cleaned and f.matches_birth_date in cleaned:

@@ -650,8 +650,11 @@ class DossierWorkflow:
                     p.note,
                     reason="received",
                     start=case.received_at,
-                    # A paper dossier received after the cut-off moves on the next working day.
-                    cutoff=self._rules.paper_cutoff if inp.channel != "online" else None,
+                    # A paper dossier received after the cut-off moves on the next working
+                    # day; so does a same-day procedure's, however it was filed.
+                    cutoff=self._rules.paper_cutoff
+                    if inp.channel != "online" or inp.time_limit_same_day
+                    else None,
                 )
         elif action == "refuse":
             await self._close(CaseStatus.REFUSED, "refuse", actor, p.reason)
@@ -707,6 +710,7 @@ class DossierWorkflow:
             start or workflow.now(),
             days=inp.time_limit_days,
             hours=inp.time_limit_hours,
+            same_day=inp.time_limit_same_day,
             warn_days=self._rules.at_risk_days,
             cutoff=cutoff,
             also_days=self._rules.supplement_request_days if received else 0,
@@ -1206,6 +1210,7 @@ class DossierWorkflow:
         *,
         days: float | None = None,
         hours: float | None = None,
+        same_day: bool = False,
         warn_days: int = 0,
         cutoff: str | None = None,
         also_days: int = 0,
@@ -1216,6 +1221,7 @@ class DossierWorkflow:
                 start=start,
                 working_days=days,
                 working_hours=hours,
+                same_day=same_day,
                 warn_days=warn_days,
                 cutoff=cutoff,
                 also_days=also_days,

@@ -102,6 +102,10 @@ class DossierInput:
     steps: list[StepSpec]
     time_limit_days: float | None = None
     time_limit_hours: float | None = None
+    # "Within the day of reception, or the next working day if received after 15:00"
+    # (Decree 23/2015, art. 7): due at the close of that day; started before this field
+    # existed, a case keeps its working hours.
+    time_limit_same_day: bool = False
     applicant_id: int | None = None
     channel: str = "online"
     delivery: str = Delivery.ONLINE

@@ -121,4 +121,7 @@ def test_invalid_yaml_names_the_file(data_dir: Path) -> None:
 
 def test_time_limit_needs_exactly_one_unit(data_dir: Path) -> None:
     _edit(data_dir, LLTP, lambda d: d["time_limit"].update(hours=4))
-    assert f"{LLTP}: time_limit: Value error, give exactly one of days or hours" in _error(data_dir)
+    message = f"{LLTP}: time_limit: Value error, give exactly one of days, hours or same_day"
+    assert message in _error(data_dir)
+    _edit(data_dir, LLTP, lambda d: d["time_limit"].update(hours=None, same_day=True))
+    assert message in _error(data_dir)

@@ -48,7 +48,8 @@ def test_every_procedure_is_sound(catalog: Catalog, code: str) -> None:
     p = catalog.procedures[code]
     assert check_procedure(p, catalog.agencies) == []
     assert sum(s.budget_days for s in p.steps) <= p.time_limit.in_days
-    assert (p.time_limit_days is None) != (p.time_limit_hours is None)
+    units = (p.time_limit_days is not None, p.time_limit_hours is not None, p.time_limit.same_day)
+    assert units.count(True) == 1
     # a round trip through the read-model copy gives the same procedure
     assert Procedure.model_validate(p.model_dump(mode="json")) == p
     if not p.accepts_online:
@@ -72,9 +73,23 @@ def test_criminal_record_procedure(catalog: Catalog) -> None:
     assert p.slot("nope") is None
 
 
-def test_birth_registration_counts_in_hours(catalog: Catalog) -> None:
+@pytest.mark.parametrize(
+    "code",
+    ["dang-ky-khai-sinh", "chung-thuc-ban-sao", "chung-thuc-ban-sao-nuoc-ngoai",
+     "cap-ban-sao-trich-luc-ho-tich"],
+)
+def test_same_day_procedures_are_due_the_day_they_are_received(
+    catalog: Catalog, code: str
+) -> None:
+    # "Ngay trong ngày; sau 15 giờ thì trong ngày làm việc tiếp theo", not 8 hours.
+    p = catalog.procedures[code]
+    assert p.time_limit.same_day
+    assert p.time_limit_hours is None and p.time_limit_days is None
+    assert "15 giờ" in p.time_limit.describe()
+
+
+def test_birth_registration_is_free_and_online(catalog: Catalog) -> None:
     p = catalog.procedures["dang-ky-khai-sinh"]
-    assert p.time_limit_hours == 8 and p.time_limit_days is None
     assert p.fee.kind == "free" and p.payment_stage == "none"
     assert p.service_level == "full"
 

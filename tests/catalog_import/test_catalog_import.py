@@ -193,12 +193,34 @@ def test_cli(
 def test_column_parsing() -> None:
     assert parse_time_limit("10 Ngày làm việc kể từ ngày nhận đủ hồ sơ") == {"days": 10}
     assert parse_time_limit("08 giờ làm việc") == {"hours": 8}
-    assert parse_time_limit("Trong ngày làm việc") == {"hours": 8}
+    assert parse_time_limit("Trong ngày làm việc") == {"same_day": True}
     assert parse_time_limit("Theo quy định") is None
     assert parse_time_limit("1/2 ngày làm việc") == {"days": 0.5}
     assert parse_time_limit("Nửa ngày làm việc") == {"days": 0.5}
-    assert parse_time_limit("Trong ngày (trước 15 giờ)") == {"hours": 8}
-    assert parse_time_limit("Trong ngày, nếu nộp trước 10 giờ 30") == {"hours": 8}
+    assert parse_time_limit("Trong ngày (trước 15 giờ)") == {"same_day": True}
+    assert parse_time_limit("Trong ngày, nếu nộp trước 10 giờ 30") == {"same_day": True}
     assert parse_fee("200.000 đồng/lần") == 200000
     assert parse_fee("Không") == 0 and parse_fee("Miễn phí") == 0
     assert parse_fee("2.000 đồng/trang, tối đa 200.000 đồng") is None
+
+
+def test_a_same_day_procedure_stays_same_day(tmp_path: Path, data_dir: Path, db: Database) -> None:
+    # The export says "Trong ngày…": the same limit as ours (same_day), not "8 hours".
+    certify = [
+        "2.000908",
+        "Chứng thực bản sao từ bản chính giấy tờ, văn bản do cơ quan, tổ chức có thẩm quyền "
+        "của Việt Nam cấp hoặc chứng nhận",
+        "Chứng thực",
+        "Cấp Xã",
+        "Trong ngày cơ quan tiếp nhận yêu cầu hoặc trong ngày làm việc tiếp theo nếu tiếp "
+        "nhận sau 15 giờ",
+        "2.000 đồng/trang; từ trang thứ ba 1.000 đồng/trang",
+        "Ủy ban nhân dân cấp xã",
+    ]
+    report = import_catalog(export_json(tmp_path, certify), data_dir, db=db)
+    assert report.unchanged == ["chung-thuc-ban-sao"] and report.changed == {}
+    longer = [*certify[:4], "02 ngày làm việc", *certify[5:]]
+    report = import_catalog(export_json(tmp_path, longer), data_dir, db=db)
+    assert report.changed == {"chung-thuc-ban-sao": ["time_limit"]}
+    limit = load_catalog(data_dir).procedures["chung-thuc-ban-sao"].time_limit
+    assert (limit.days, limit.same_day) == (2, False)

@@ -127,6 +127,40 @@ def test_a_short_limit_warns_halfway_not_at_reception() -> None:
     assert (ten_days.due_at, ten_days.warn_at) == (vn(2027, 1, 25, 9, 0), vn(2027, 1, 22, 9, 0))
 
 
+def test_a_same_day_limit_is_due_at_the_close_of_the_day_of_reception() -> None:
+    """Decree 23/2015, art. 7: within the day of reception, the next working day when
+    received after 15:00 — not 8 working hours (which ran into the next morning)."""
+    plan = DeadlineActivities(WorkCalendar()).plan_deadline
+
+    def same_day(start):
+        return plan(DeadlineRequest(start=start, same_day=True, warn_days=1, cutoff="15:00"))
+
+    monday = same_day(vn(2027, 1, 11, 9, 0))
+    assert monday.due_at == vn(2027, 1, 11, 17, 0)
+    # Six office hours to 17:00 (9–11:30, 13:30–17): warned after three, not at once.
+    assert monday.warn_at == vn(2027, 1, 11, 14, 0)
+    assert same_day(vn(2027, 1, 11, 15, 0)).due_at == vn(2027, 1, 11, 17, 0)
+    late = same_day(vn(2027, 1, 11, 15, 1))
+    assert (late.starts_at, late.due_at) == (vn(2027, 1, 12, 7, 0), vn(2027, 1, 12, 17, 0))
+    lunch = same_day(vn(2027, 1, 11, 12, 0))
+    assert (lunch.starts_at, lunch.due_at) == (vn(2027, 1, 11, 13, 30), vn(2027, 1, 11, 17, 0))
+    # Friday after the cut-off: the Monday; the day before Tết Đinh Mùi: after it.
+    assert same_day(vn(2027, 1, 15, 16, 0)).due_at == vn(2027, 1, 18, 17, 0)
+    assert same_day(vn(2027, 2, 4, 16, 0)).due_at == vn(2027, 2, 11, 17, 0)
+
+
+async def test_an_online_same_day_dossier_received_late_is_due_the_next_day(
+    tmp_path: Path,
+) -> None:
+    async with harness(tmp_path) as h, h.worker():
+        start = vn(2027, 1, 11, 15, 30)
+        await h.travel_to(start)
+        inp = dossier_input(h.new_code(), start, time_limit_days=None, time_limit_same_day=True)
+        handle = await h.start(inp)
+        state = await handle.execute_update(DossierWorkflow.accept, AcceptInput(actor=RECEPTION))
+        assert state.due_at == vn(2027, 1, 12, 17, 0)
+
+
 async def _actions(h: Harness, code: str) -> list[str]:
     await h.env.sleep(timedelta(seconds=1))  # the read model's projection activity
     with h.db.session() as session:
