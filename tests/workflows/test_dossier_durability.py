@@ -24,6 +24,7 @@ from dichvucong.activities.contracts import Shipment, ShipmentRequest
 from dichvucong.activities.deadlines import DeadlineActivities
 from dichvucong.activities.notify import NotifyActivities
 from dichvucong.activities.records import RecordActivities
+from dichvucong.calendar.work_calendar import VN_TZ
 from dichvucong.db.models import DossierEvent, Notification
 from dichvucong.search_attributes import CASE_STATUS, CURRENT_STEP, DUE_AT, STATUS_SINCE
 from dichvucong.workflows import patches
@@ -33,10 +34,13 @@ from dichvucong.workflows.messages import (
     ApologizeInput,
     ApproveInput,
     CaseRules,
+    CounterPaymentInput,
     IssueResultInput,
     PaymentConfirmedInput,
     PostalUpdateInput,
+    RedispatchInput,
     RequestSupplementInput,
+    SendBackInput,
     SupplementInput,
 )
 from dichvucong.workflows.references import payment_reference
@@ -182,6 +186,83 @@ async def _record_cases(tmp_path: Path) -> dict[str, str]:
         )
         await late.result()
         histories["supplement_overdue_apology"] = (await late.fetch_history()).to_json()
+
+        # Paid twice (counter, then the gateway: refunded), sent back a step, the post
+        # returns the result, redispatched with a blank address (the one on file).
+        begin = await h.now()
+        twice = await h.start(
+            dossier_input(
+                "000.00.12.H19-270111-0003",
+                begin,
+                payment_stage="on_submission",
+                fee_amount=200_000,
+                delivery="postal",
+                delivery_address="12 Võ Thị Sáu, Biên Hòa",
+            )
+        )
+        await twice.execute_update(DossierWorkflow.accept, AcceptInput(actor=RECEPTION))
+        await twice.execute_update(
+            DossierWorkflow.record_counter_payment,
+            CounterPaymentInput(receipt_no="BL-0042", amount=200_000, actor=RECEPTION),
+        )
+        await twice.signal(
+            DossierWorkflow.payment_confirmed,
+            PaymentConfirmedInput(
+                payment_ref=payment_reference("000.00.12.H19-270111-0003"),
+                amount=200_000,
+                transaction_id="T-ONLINE",
+            ),
+        )
+        await h.env.sleep(timedelta(seconds=1))
+        await twice.execute_update(DossierWorkflow.approve, ApproveInput(actor=SPECIALIST))
+        await twice.execute_update(
+            DossierWorkflow.send_back,
+            SendBackInput(to_step="tham_dinh", reason="Thiếu xác minh", actor=LEADER),
+        )
+        await twice.execute_update(DossierWorkflow.approve, ApproveInput(actor=SPECIALIST))
+        await twice.execute_update(DossierWorkflow.approve, ApproveInput(actor=LEADER))
+        state = await twice.execute_update(
+            DossierWorkflow.issue_result, IssueResultInput(documents=[RESULT], actor=ISSUER)
+        )
+        tracking = state.tracking_number
+        await twice.signal(
+            DossierWorkflow.postal_update,
+            PostalUpdateInput(tracking_number=tracking, status="returned", note="Vắng nhà"),
+        )
+        await h.env.sleep(timedelta(seconds=1))
+        state = await twice.execute_update(
+            DossierWorkflow.redispatch, RedispatchInput(address="  ", actor=ISSUER)
+        )
+        await twice.signal(
+            DossierWorkflow.postal_update,
+            PostalUpdateInput(tracking_number=state.tracking_number, status="delivered"),
+        )
+        await twice.result()
+        histories["refund_send_back_redispatch"] = (await twice.fetch_history()).to_json()
+
+        # A same-day procedure filed online after the 15:00 cut-off, on the first
+        # working day after the clock (which skipped ahead when the last case closed).
+        day = (await h.now()).astimezone(VN_TZ).date() + timedelta(days=1)
+        while not h.calendar.is_working_day(day):
+            day += timedelta(days=1)
+        late_day = vn(day.year, day.month, day.day, 15, 30)
+        await h.travel_to(late_day)
+        same_day = await h.start(
+            dossier_input(
+                "000.21.21.H19-270301-0001",
+                late_day,
+                time_limit_days=None,
+                time_limit_same_day=True,
+            )
+        )
+        await same_day.execute_update(DossierWorkflow.accept, AcceptInput(actor=RECEPTION))
+        await same_day.execute_update(DossierWorkflow.approve, ApproveInput(actor=SPECIALIST))
+        await same_day.execute_update(DossierWorkflow.approve, ApproveInput(actor=LEADER))
+        await same_day.execute_update(
+            DossierWorkflow.issue_result, IssueResultInput(documents=[RESULT], actor=ISSUER)
+        )
+        await same_day.result()
+        histories["same_day_after_cutoff"] = (await same_day.fetch_history()).to_json()
     return histories
 
 
@@ -190,9 +271,14 @@ async def _record_cases(tmp_path: Path) -> dict[str, str]:
     reason="set DVC_RECORD_HISTORIES=1 to re-record tests/histories",
 )
 async def test_record_histories(tmp_path: Path) -> None:
+    """Writes the cases not recorded yet; DVC_RECORD_HISTORIES=all re-records every one
+    (a committed history is the shape some running case has: keep it unless retired)."""
     HISTORIES.mkdir(exist_ok=True)
+    every = os.environ.get("DVC_RECORD_HISTORIES") == "all"
     for name, history in (await _record_cases(tmp_path)).items():
-        (HISTORIES / f"{name}.json").write_text(history)
+        path = HISTORIES / f"{name}.json"
+        if every or not path.exists():
+            path.write_text(history)
 
 
 def _history_files() -> list[Path]:
@@ -209,7 +295,8 @@ async def test_recorded_history_replays(path: Path) -> None:
 def test_histories_are_committed() -> None:
     # Today's shape and every older one still running somewhere (``*.before-<patch>``).
     names = {p.stem for p in _history_files()}
-    assert {"postal_paid_before_result", "supplement_overdue_apology"} <= names
+    assert {"postal_paid_before_result", "supplement_overdue_apology",
+            "refund_send_back_redispatch", "same_day_after_cutoff"} <= names  # fmt: skip
     for before in ("local-record", "case-patches", "serial-locals"):
         assert {f"postal_paid_before_result.before-{before}",
                 f"supplement_overdue_apology.before-{before}"} <= names  # fmt: skip
