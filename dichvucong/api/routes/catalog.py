@@ -60,6 +60,10 @@ class ProcedureList(BaseModel):
     total: int
 
 
+class DownloadableFormLink(DownloadableForm):
+    url: str = Field(description="The printable blank form (PDF), e.g. /thu-tuc/CODE/bieu-mau/1.pdf")
+
+
 class ProcedureDetail(ProcedureSummary):
     agency_details: list[AgencyPublic]
     legal_basis: list[str]
@@ -70,7 +74,7 @@ class ProcedureDetail(ProcedureSummary):
     payment_stage: PaymentStageName
     delivery_options: list[DeliveryOption]
     result_description: str
-    downloadable_forms: list[DownloadableForm]
+    downloadable_forms: list[DownloadableFormLink]
 
 
 def _agency(agency: Agency) -> AgencyPublic:
@@ -111,7 +115,10 @@ def _detail(p: Procedure, catalog: Catalog) -> ProcedureDetail:
         payment_stage=p.payment_stage,
         delivery_options=list(p.delivery_options),
         result_description=p.result_description,
-        downloadable_forms=list(p.downloadable_forms),
+        downloadable_forms=[
+            DownloadableFormLink(**f.model_dump(), url=f"/thu-tuc/{p.code}/bieu-mau/{n}.pdf")
+            for n, f in enumerate(p.downloadable_forms, start=1)
+        ],
     )
 
 

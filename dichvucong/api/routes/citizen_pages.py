@@ -57,6 +57,7 @@ from dichvucong.dossiers.views import (
     withheld_documents,
 )
 from dichvucong.forms import compute_fee, validate_form
+from dichvucong.official_forms.blank import render_blank_form
 from dichvucong.official_forms.context import slip_available
 from dichvucong.web.csrf import check_csrf
 from dichvucong.web.sessions import end_session, page_principal, start_session
@@ -100,6 +101,8 @@ SUPPLEMENT_MESSAGES = {
     "empty": "Vui lòng đính kèm ít nhất một giấy tờ bổ sung.",
 }
 MAX_PARTS = 60
+# On a blank form of a procedure several agencies carry out (the citizen writes theirs).
+BLANK_FORM_AGENCY = "……………………………………"
 
 # ------------------------------------------------------------------------ helpers
 
@@ -309,6 +312,26 @@ def procedure_page(request: Request, code: str) -> Response:
             "admin_levels": ADMIN_LEVEL_LABELS,
             "service_levels": SERVICE_LEVEL_LABELS,
             "delivery_labels": DELIVERY_LABELS,
+        },
+    )
+
+
+@router.get("/thu-tuc/{code}/bieu-mau/{number}.pdf")
+def blank_form(request: Request, code: str, number: int) -> Response:
+    """Form ``number`` (from 1) of the procedure's downloadable forms, printable."""
+    procedure = _procedure(request, code)
+    if not 1 <= number <= len(procedure.downloadable_forms):
+        raise NotFound("form_not_found", "Không tìm thấy biểu mẫu.")
+    agencies = request.app.state.catalog.agencies_of(procedure)
+    agency_name = agencies[0].name if len(agencies) == 1 else BLANK_FORM_AGENCY
+    pdf = render_blank_form(procedure, procedure.downloadable_forms[number - 1], agency_name)
+    name = f"{procedure.code}-bieu-mau-{number}.pdf"
+    return Response(
+        pdf,
+        media_type="application/pdf",
+        headers={
+            "Content-Disposition": f'attachment; filename="{name}"',
+            "Cache-Control": "public, max-age=86400",
         },
     )
 
