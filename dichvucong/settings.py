@@ -162,7 +162,8 @@ class Settings(BaseSettings):
     # Payment gateway (national payment platform, PayGov-style)
     payment_gateway_url: str | None = Field(
         None,
-        description="Gateway base URL (default: the simulator at <public_base_url>/_sim/payment).",
+        description="Gateway base URL (default: the simulator at <public_base_url>/_sim/payment; "
+        "required in production).",
     )
     payment_merchant_code: str = Field(
         "DVC-DONGNAI", description="Our merchant code at the gateway."
@@ -174,7 +175,8 @@ class Settings(BaseSettings):
     # Public postal service
     postal_api_url: str | None = Field(
         None,
-        description="Postal API base URL (default: the simulator at <public_base_url>/_sim/postal).",
+        description="Postal API base URL (default: the simulator at <public_base_url>/_sim/postal; "
+        "required in production).",
     )
     postal_secret: str = Field("dev-postal-secret", description="Shared secret of postal webhooks.")
 
@@ -322,6 +324,21 @@ class Settings(BaseSettings):
             unset = [name for name, placeholder in placeholders.items() if placeholder]
             if unset:
                 raise ValueError(f"{', '.join(unset)} must be set to real secrets in production")
+            # Their defaults are the simulators under /_sim, which production does not
+            # mount: every payment and shipment would fail at run time instead of here.
+            missing = [
+                name
+                for name, url in (
+                    ("DVC_PAYMENT_GATEWAY_URL", self.payment_gateway_url),
+                    ("DVC_POSTAL_API_URL", self.postal_api_url),
+                )
+                if not url
+            ]
+            if missing:
+                raise ValueError(
+                    f"{', '.join(missing)} must be set in production (the simulators they "
+                    "default to run only outside production)"
+                )
         return self
 
     @property

@@ -62,6 +62,8 @@ def operator_value(name: str) -> str:
     """What an operator sets for a required variable (the README's start command)."""
     if name == "DVC_CODEC_KEYS":
         return "k1:" + base64.b64encode(secrets.token_bytes(32)).decode()
+    if name.endswith("_URL"):  # the third parties' addresses
+        return f"https://{name.lower()}.example/api"
     return secrets.token_hex(32)
 
 
@@ -228,7 +230,8 @@ def test_the_start_commands_set_every_required_variable() -> None:
     text = COMPOSE_FILE.read_text(encoding="utf-8")
     required = required_variables(text)
     secrets_of_the_apps = {
-        "DVC_SECRET_KEY", "DVC_CODEC_KEYS", "DVC_PAYMENT_SECRET", "DVC_POSTAL_SECRET"
+        "DVC_SECRET_KEY", "DVC_CODEC_KEYS", "DVC_PAYMENT_SECRET", "DVC_POSTAL_SECRET",
+        "DVC_PAYMENT_GATEWAY_URL", "DVC_POSTAL_API_URL",
     }
     assert secrets_of_the_apps <= required
     header = "\n".join(line.lstrip("#") for line in text.splitlines() if line.startswith("#"))

@@ -115,3 +115,27 @@ def test_the_production_refusals_are_listed() -> None:
     assert paragraph, "the README's list of what production refuses is gone"
     missing = sorted(name for name in names if f"`{name}`" not in paragraph.group(0))
     assert missing == [], f"the README's production list misses {missing}"
+
+
+def test_production_needs_the_gateway_and_postal_urls() -> None:
+    """Their defaults are the simulators, which production does not mount: a missing
+    URL stops the process at start, not every payment at run time."""
+    from pydantic import ValidationError
+
+    real = {
+        "_env_file": None,
+        "environment": "production",
+        "secret_key": "a-real-secret-0123456789",
+        "payment_secret": "p" * 32,
+        "postal_secret": "q" * 32,
+    }
+    with pytest.raises(ValidationError) as refused:
+        Settings(**real)  # type: ignore[arg-type]
+    names = set(re.findall(r"DVC_[A-Z_]+", str(refused.value)))
+    assert names == {"DVC_PAYMENT_GATEWAY_URL", "DVC_POSTAL_API_URL"}
+    urls = {"payment_gateway_url": "https://gw.example", "postal_api_url": "https://vnpost.example"}
+    assert Settings(**real, **urls).payment_gateway_url == "https://gw.example"  # type: ignore[arg-type]
+    paragraph = re.search(
+        r"- `DVC_ENVIRONMENT=production`.*?production refuses\s+placeholders", README, re.S
+    )
+    assert paragraph and all(f"`{n}`" in paragraph.group(0) for n in names)

@@ -114,7 +114,9 @@ def test_existing_accounts_are_left_alone(dev_settings: Settings) -> None:
 @pytest.mark.parametrize("environment", ["production", "test"])
 def test_no_demo_accounts_outside_development(tmp_path: Path, environment: str) -> None:
     settings = Settings(var_dir=tmp_path, environment=environment, secret_key="a-real-secret-1234",
-                        payment_secret="real-payment-secret", postal_secret="real-postal-secret")
+                        payment_secret="real-payment-secret", postal_secret="real-postal-secret",
+                        payment_gateway_url="https://gateway.example",
+                        postal_api_url="https://postal.example")
     summary = seed(settings)
     snap = _snapshot(settings)
     assert snap["citizens"] == [] and snap["officials"] == []

@@ -252,6 +252,8 @@ def test_settings_decide_simulator_or_off(tmp_path: Path) -> None:
         secret_key="s" * 32,
         payment_secret="p",
         postal_secret="q",
+        payment_gateway_url="https://gateway.example",
+        postal_api_url="https://postal.example",
     )
     assert national_portal_url(prod) is None
     assert (

@@ -105,6 +105,8 @@ def test_key_configuration() -> None:
         secret_key="a-real-secret-0123456789",
         payment_secret="p",
         postal_secret="q",
+        payment_gateway_url="https://gateway.example",
+        postal_api_url="https://postal.example",
     )
     with pytest.raises(CodecKeyError):
         keys_from_settings(prod)
