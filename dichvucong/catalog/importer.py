@@ -90,6 +90,8 @@ class ImportReport:
     refused: dict[str, str] = field(default_factory=dict)  # national code or code -> why
     missing: list[str] = field(default_factory=list)  # in our catalog, not in the export
     written: list[str] = field(default_factory=list)
+    # code -> what the export says that the importer does not apply: for a person to check
+    review: dict[str, str] = field(default_factory=dict)
 
     def describe(self) -> str:
         lines = [
@@ -101,6 +103,9 @@ class ImportReport:
         lines += [f"  ~ {c}: {', '.join(f)}" for c, f in self.changed.items()]
         lines += [f"  - {c}" for c in self.removed]
         lines += [f"  ! {c}: {why}" for c, why in self.refused.items()]
+        if self.review:
+            lines.append("Cần kiểm tra bằng tay (không tự cập nhật):")
+            lines += [f"  ? {c}: {why}" for c, why in self.review.items()]
         if self.missing:
             lines.append(
                 "Có trong danh mục nhưng không có trong tệp (giữ nguyên): "
@@ -542,6 +547,10 @@ def _update(
     if amount and fee.get("kind") == "fixed" and fee.get("amount") != amount:
         raw["fee"] = {**fee, "amount": amount}
         changed.append("fee")
+    elif fee_review := _fee_disagreement(row.get("fee", "").strip(), amount, fee.get("kind")):
+        # Free <-> paid also decides when and how the fee is paid (payment_stage,
+        # reductions): not a change to make without a person.
+        report.review[code] = fee_review
     level = parse_level(row.get("level", ""), prefer=current.admin_level)
     if level is not None and level != current.admin_level:
         if refuse_if_used(code, f"đổi cấp thực hiện {current.admin_level} → {level}"):
@@ -557,6 +566,19 @@ def _update(
         return
     writes[code] = _dump(entry.header, raw)
     report.changed[code] = changed
+
+
+def _fee_disagreement(text: str, amount: int | None, kind: str | None) -> str | None:
+    """Why the export's fee text and our fee rule disagree in kind, or None."""
+    if not text:
+        return None
+    if kind == "free" and amount:
+        return f"tệp ghi Phí/lệ phí {text!r}, danh mục ghi miễn phí"
+    if kind == "free" and amount is None:
+        return f"tệp ghi Phí/lệ phí {text!r} (không đọc được), danh mục ghi miễn phí"
+    if kind not in (None, "free") and amount == 0:
+        return f"tệp ghi Phí/lệ phí {text!r} (miễn phí), danh mục có thu phí"
+    return None
 
 
 __all__ = ["CatalogError", "CatalogImportError", "ImportReport", "import_catalog", "read_export"]

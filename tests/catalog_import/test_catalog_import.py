@@ -224,3 +224,26 @@ def test_a_same_day_procedure_stays_same_day(tmp_path: Path, data_dir: Path, db:
     assert report.changed == {"chung-thuc-ban-sao": ["time_limit"]}
     limit = load_catalog(data_dir).procedures["chung-thuc-ban-sao"].time_limit
     assert (limit.days, limit.same_day) == (2, False)
+
+
+def test_a_fee_that_changes_kind_is_left_for_a_person(
+    tmp_path: Path, data_dir: Path, db: Database
+) -> None:
+    # Free <-> paid decides when the fee is paid (payment_stage) and its reductions: the
+    # importer says so instead of publishing a paid procedure as free, or the reverse.
+    birth = [
+        "1.001193", "Đăng ký khai sinh", "Hộ tịch", "Cấp Xã", "Trong ngày", "",
+        "Ủy ban nhân dân cấp xã",
+    ]
+    paid_birth = [*birth[:5], "8.000 đồng/bản", birth[6]]
+    free_lltp = [*LLTP[:5], "Miễn phí", LLTP[6]]
+    report = import_catalog(export_json(tmp_path, paid_birth, free_lltp), data_dir, db=db)
+    assert set(report.review) == {"dang-ky-khai-sinh", "ly-lich-tu-phap"}
+    assert "danh mục ghi miễn phí" in report.review["dang-ky-khai-sinh"]
+    assert "danh mục có thu phí" in report.review["ly-lich-tu-phap"]
+    assert "Cần kiểm tra bằng tay" in report.describe()
+    catalog = load_catalog(data_dir)
+    assert catalog.procedures["dang-ky-khai-sinh"].fee.kind == "free"
+    assert catalog.procedures["ly-lich-tu-phap"].fee.kind == "per_copy"
+    report = import_catalog(export_json(tmp_path, birth, LLTP), data_dir, db=db)
+    assert report.review == {}  # no fee text, or the same one: nothing to check
