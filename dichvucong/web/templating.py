@@ -9,6 +9,7 @@ from typing import Any
 from fastapi import Request
 from fastapi.templating import Jinja2Templates
 
+from dichvucong.forms.validation import vn_today
 from dichvucong.workflows import texts
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
@@ -55,6 +56,9 @@ templates.env.filters.update(
     role_label=lambda role: texts.ROLE_LABELS.get(role, role),
     payment_label=lambda status: texts.PAYMENT_LABELS.get(status, status),
 )
+# Today in Vietnam (YYYY-MM-DD): the latest day a date field marked not_future takes,
+# given to the browser's date picker as ``max`` (the server checks it too).
+templates.env.globals["vn_today_iso"] = lambda: vn_today().isoformat()
 
 
 def render(request: Request, name: str, context: dict[str, Any] | None = None,
