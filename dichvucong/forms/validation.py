@@ -34,7 +34,7 @@ _FALSE = {"", "0", "false", "off", "no", "khong", "không"}
 
 MSG_DATE = "Ngày không hợp lệ (định dạng YYYY-MM-DD)"
 MSG_ID_NUMBER = "Số định danh cá nhân (CCCD) phải gồm đúng 12 chữ số"
-MSG_PHONE = "Số điện thoại không hợp lệ (10 chữ số, bắt đầu bằng 0)"
+MSG_PHONE = "Số điện thoại không hợp lệ (di động: 10 chữ số; cố định: 11 chữ số bắt đầu bằng 02)"
 MSG_PHONE_PREFIX = ("Số điện thoại không hợp lệ: số di động gồm 10 chữ số, bắt đầu bằng 03, 05, "
                     "07, 08 hoặc 09; số cố định gồm 11 chữ số, bắt đầu bằng 02")
 MSG_NOT_FUTURE = "{label} không được là một ngày trong tương lai"

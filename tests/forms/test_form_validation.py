@@ -64,7 +64,7 @@ def test_required_messages(lltp: Procedure) -> None:
         ("ngay_sinh", "2003-02-30", "Ngày không hợp lệ (định dạng YYYY-MM-DD)"),
         ("so_dinh_danh", "07920300123", "Số định danh cá nhân (CCCD) phải gồm đúng 12 chữ số"),
         ("so_dinh_danh", "07920300123A", "Số định danh cá nhân (CCCD) phải gồm đúng 12 chữ số"),
-        ("so_dien_thoai", "12345", "Số điện thoại không hợp lệ (10 chữ số, bắt đầu bằng 0)"),
+        ("so_dien_thoai", "12345", "Số điện thoại không hợp lệ (di động: 10 chữ số; cố định: 11 chữ số bắt đầu bằng 02)"),
         ("email", "an.nguyen@", "Địa chỉ thư điện tử không hợp lệ"),
         ("so_ban", "mười", "Số lượng Phiếu yêu cầu cấp phải là một số"),
         ("so_ban", "0", "Số lượng Phiếu yêu cầu cấp phải lớn hơn hoặc bằng 1"),
