@@ -11,10 +11,10 @@ from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
-from reportlab.platypus import Flowable, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+from reportlab.platypus import Flowable, Paragraph, Spacer, Table, TableStyle
 
 from dichvucong.catalog.models import DownloadableForm, Procedure
-from dichvucong.official_forms.pdf import _p, _styles, register_fonts
+from dichvucong.official_forms.pdf import _p, _styles, pdf_document, register_fonts
 
 # Printed on every blank form; the labels of the lines to fill.
 TEXTS = {
@@ -43,17 +43,13 @@ def render_blank_form(procedure: Procedure, form: DownloadableForm, agency_name:
     register_fonts()
     margin = 18 * mm
     out = io.BytesIO()
-    doc = SimpleDocTemplate(
+    doc = pdf_document(
         out,
-        pagesize=A4,
-        leftMargin=margin,
-        rightMargin=margin,
-        topMargin=margin,
-        bottomMargin=margin,
+        A4,
+        margin,
         title=f"{form.name} — {form.description or procedure.name}",
         author=agency_name,
         subject=procedure.name,
-        creator="dichvucong",
     )
     width = A4[0] - 2 * margin
     s = _styles(small=False)

@@ -313,23 +313,38 @@ def _form05(ctx: dict[str, Any], s: dict[str, ParagraphStyle], width: float) -> 
 _BUILDERS = {"01": _form01, "02": _form02, "03": _form03, "04": _form04, "05": _form05}
 
 
-def render_pdf(form_no: str, context: dict[str, Any]) -> bytes:
-    """The form as PDF bytes (context from :func:`build_context`)."""
-    register_fonts()
-    page = landscape(A4) if context.get("page_size") == "A4" else A5
-    margin = 12 * mm
-    out = io.BytesIO()
-    doc = SimpleDocTemplate(
+def pdf_document(
+    out: io.BytesIO, page: tuple[float, float], margin: float, *, title: str, author: str,
+    subject: str,
+) -> SimpleDocTemplate:
+    """A document of equal margins with its metadata (shown by PDF readers)."""
+    return SimpleDocTemplate(
         out,
         pagesize=page,
         leftMargin=margin,
         rightMargin=margin,
         topMargin=margin,
         bottomMargin=margin,
+        title=title,
+        author=author,
+        subject=subject,
+        creator="dichvucong",
+    )
+
+
+def render_pdf(form_no: str, context: dict[str, Any]) -> bytes:
+    """The form as PDF bytes (context from :func:`build_context`)."""
+    register_fonts()
+    page = landscape(A4) if context.get("page_size") == "A4" else A5
+    margin = 12 * mm
+    out = io.BytesIO()
+    doc = pdf_document(
+        out,
+        page,
+        margin,
         title=f"Mẫu số {form_no} — {context['title']}",
         author=context["agency_name"],
         subject=context["dossier_code"],
-        creator="dichvucong",
     )
     width = page[0] - 2 * margin
     styles = _styles(small=page == A5)

@@ -4,7 +4,6 @@ procedure database (JSON / XLSX), written as the catalog's YAML files."""
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
@@ -13,7 +12,6 @@ from openpyxl import Workbook
 
 from dichvucong.catalog import load_catalog
 from dichvucong.catalog.importer import import_catalog, parse_fee, parse_time_limit
-from dichvucong.catalog.loader import DEFAULT_DATA_DIR
 from dichvucong.cli import main
 from dichvucong.db.engine import Database
 from dichvucong.db.migrate import upgrade
@@ -46,13 +44,6 @@ NEW = [
     "Không",
     "Ủy ban nhân dân cấp xã",
 ]
-
-
-@pytest.fixture
-def data_dir(tmp_path: Path) -> Path:
-    target = tmp_path / "catalog"
-    shutil.copytree(DEFAULT_DATA_DIR, target)
-    return target
 
 
 def export_json(tmp_path: Path, *rows: list[str], extra: dict[str, str] | None = None) -> Path:

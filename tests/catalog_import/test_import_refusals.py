@@ -4,37 +4,17 @@ The rest of the import goes on; nothing is written for a refused record."""
 
 from __future__ import annotations
 
-import json
-import shutil
 from pathlib import Path
 
 import pytest
 import yaml
-from openpyxl import Workbook
 
 from dichvucong.catalog import load_catalog
 from dichvucong.catalog.importer import import_catalog, parse_fee
-from dichvucong.catalog.loader import DEFAULT_DATA_DIR
 from dichvucong.db.engine import Database
 
-HEADERS = [
-    "Mã thủ tục",
-    "Tên thủ tục",
-    "Lĩnh vực",
-    "Cấp thực hiện",
-    "Thời hạn giải quyết",
-    "Phí/lệ phí",
-    "Cơ quan thực hiện",
-]
-LLTP = [
-    "2.000488",
-    "Cấp Phiếu lý lịch tư pháp cho công dân Việt Nam, người nước ngoài đang cư trú tại Việt Nam",
-    "Lý lịch tư pháp",
-    "Cấp Tỉnh",
-    "10 Ngày làm việc",
-    "200.000 đồng/lần/người",
-    "Sở Tư pháp tỉnh Đồng Nai",
-]
+from .test_catalog_import import LLTP, export_json, export_xlsx
+
 UNREADABLE_FEES = [
     "Theo quy định",
     "50.000 đồng/bộ hoặc 100.000 đồng/bộ tùy trường hợp",
@@ -55,32 +35,6 @@ def new_row(national: str, name: str, fee: str) -> list[str]:
         fee,
         "Ủy ban nhân dân cấp xã",
     ]
-
-
-@pytest.fixture
-def data_dir(tmp_path: Path) -> Path:
-    target = tmp_path / "catalog"
-    shutil.copytree(DEFAULT_DATA_DIR, target)
-    return target
-
-
-def export_json(tmp_path: Path, *rows: list[str]) -> Path:
-    path = tmp_path / "export.json"
-    items = [dict(zip(HEADERS, r, strict=True)) for r in rows]
-    path.write_text(json.dumps({"data": items}, ensure_ascii=False), encoding="utf-8")
-    return path
-
-
-def export_xlsx(tmp_path: Path, *rows: list[str]) -> Path:
-    book = Workbook()
-    sheet = book.active
-    sheet.append(["DANH SÁCH THỦ TỤC HÀNH CHÍNH"])
-    sheet.append(HEADERS)
-    for row in rows:
-        sheet.append(row)
-    path = tmp_path / "export.xlsx"
-    book.save(path)
-    return path
 
 
 def procedure_files(data_dir: Path) -> dict[str, str]:
