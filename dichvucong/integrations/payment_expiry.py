@@ -14,7 +14,7 @@ close no later than the case does.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlmodel import select
@@ -25,12 +25,13 @@ from dichvucong.calendar import WorkCalendar
 from dichvucong.db.engine import Database
 from dichvucong.db.models import DossierEvent
 from dichvucong.settings import Settings
+from dichvucong.workflows.references import GATEWAY_EXPIRY_MARGIN
 
 AWAITING_PAYMENT = "AWAITING_PAYMENT"
 # After this event a payment due before the result no longer expires (the counter or a
 # new online payment still works): the gateway is told no expiry then.
 EXPIRED_ACTION = "payment_expired"
-MARGIN = timedelta(minutes=1)
+MARGIN = GATEWAY_EXPIRY_MARGIN
 
 
 def payment_expiry(

@@ -9,14 +9,15 @@ applies them one at a time so every transition is recorded in order.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.common import RetryPolicy, WorkflowIDReusePolicy
+from temporalio.exceptions import ActivityError, ApplicationError, WorkflowAlreadyStartedError
 
 with workflow.unsafe.imports_passed_through():
     from dichvucong import search_attributes as sa
@@ -36,6 +37,8 @@ with workflow.unsafe.imports_passed_through():
         TransitionRecord,
     )
     from dichvucong.workflows import patches, texts
+    from dichvucong.workflows.late_refund import SUMMARY as LATE_REFUND_SUMMARY
+    from dichvucong.workflows.late_refund import LateRefundInput, late_refund_id
     from dichvucong.workflows.messages import (
         FINAL_STATUSES,
         STEP_DELIVERY,
@@ -67,7 +70,7 @@ with workflow.unsafe.imports_passed_through():
         SupplementInput,
         WithdrawInput,
     )
-    from dichvucong.workflows.references import payment_reference
+    from dichvucong.workflows.references import GATEWAY_EXPIRY_MARGIN, payment_reference
     from dichvucong.workflows.rules import allowed_actions
 
 # Writes to our own database: retry until it is back (a DB outage must not lose a transition).
@@ -240,10 +243,15 @@ class DossierWorkflow:
                 ticket.error = str(refusal)
             ticket.done = True
 
+        late_payments = [t.payload for t in self._inbox if t.action == "payment_confirmed"]
         for ticket in self._inbox:
             ticket.error = texts.refusal("closed", status=texts.status_label(case.status))
             ticket.done = True
         self._inbox.clear()
+        if late_payments and self._patched(patches.CLOSING_PAYMENT_REFUND):
+            # The gateway's callback arrived while the case was closing (its route saw it
+            # open and answered "accepted"): the money is refunded as for a closed case.
+            await self._refund_late_payments(late_payments)
         await workflow.wait_condition(
             lambda: workflow.all_handlers_finished() and not self._sync_pumping
         )
@@ -863,6 +871,9 @@ class DossierWorkflow:
             data={
                 "payment_ref": payment_reference(self._inp.dossier_code),
                 "amount": self._inp.fee_amount,
+                # What the gateway is told (INIT's expire_at): the case's own moment,
+                # planned with the rules and the calendar the case has, not today's.
+                "expires_at": (expiry.due_at - GATEWAY_EXPIRY_MARGIN).isoformat(),
             },
         )
 
@@ -897,6 +908,35 @@ class DossierWorkflow:
         await self._paid(
             "payment_confirmed", "gateway", "online", f"Giao dịch {p.transaction_id}".strip()
         )
+
+    async def _refund_late_payments(self, payments: list[PaymentConfirmedInput]) -> None:
+        """A LateRefundWorkflow (the callback route's, the same id: at most one per
+        dossier) for the first payment of this case's fee, outliving this case."""
+        case, inp = self._case, self._inp
+        expected = payment_reference(inp.dossier_code)
+        taken_online = case.payment_status == "paid" and case.payment_method == "online"
+        paid = next(
+            (p for p in payments if p.payment_ref == expected and p.amount > 0), None
+        )
+        if paid is None or taken_online:
+            return
+        # Already started by the route (a retried callback after the close): one refund.
+        with contextlib.suppress(WorkflowAlreadyStartedError):
+            await workflow.start_child_workflow(
+                "LateRefundWorkflow",
+                LateRefundInput(
+                    dossier_code=inp.dossier_code,
+                    payment_ref=paid.payment_ref,
+                    amount=paid.amount,
+                    transaction_id=paid.transaction_id,
+                    sets_payment_status=case.payment_status != "paid",
+                ),
+                id=late_refund_id(inp.dossier_code),
+                parent_close_policy=workflow.ParentClosePolicy.ABANDON,
+                # Never a second run for this dossier, even after the first finished.
+                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                static_summary=LATE_REFUND_SUMMARY,
+            )
 
     def _is_double_payment(self, p: PaymentConfirmedInput) -> bool:
         """The gateway took the case's fee although the counter already had: the citizen

@@ -49,6 +49,9 @@ BLANK_ADDRESS = "blank-address-v1"
 # An online payment the gateway took for a case already paid at the counter is refunded
 # (before, only recorded as a payment_mismatch for the accountant).
 DOUBLE_PAYMENT_REFUND = "double-payment-refund-v1"
+# A payment callback still in the inbox when the case closed (accepted by the route,
+# which saw the case open) starts the LateRefundWorkflow; before, it was dropped.
+CLOSING_PAYMENT_REFUND = "closing-payment-refund-v1"
 
 KNOWN: tuple[str, ...] = (
     NATIONAL_SYNC,
@@ -64,4 +67,5 @@ KNOWN: tuple[str, ...] = (
     APOLOGY_AHEAD,
     BLANK_ADDRESS,
     DOUBLE_PAYMENT_REFUND,
+    CLOSING_PAYMENT_REFUND,
 )
