@@ -142,12 +142,16 @@ def get_report(
     catalog: CatalogDep,
     calendar: CalendarDep,
     year: Annotated[int, Query(ge=2000, le=2100)],
-    quarter: Annotated[int | None, Query(ge=1, le=4)] = None,
+    # Empty ("Cả năm", "Tất cả") as the dashboard's report form sends them: the whole
+    # year, every agency in scope.
+    quarter_text: Annotated[str | None, Query(alias="quarter", pattern=r"^[1-4]?$")] = None,
     format: Literal["csv", "xlsx", "html"] = "xlsx",  # noqa: A002 - the query's name
     agency: str | None = None,
 ) -> Response:
     from dichvucong.reports import build_report, write_csv, write_xlsx
 
+    quarter = int(quarter_text) if quarter_text else None
+    agency = agency or None
     scope = narrow(supervised_agencies(principal), agency, catalog)
     if scope is not None and len(scope) == 1:
         agency = scope[0]

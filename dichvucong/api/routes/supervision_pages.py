@@ -151,5 +151,15 @@ def dashboard(
             .fromordinal(period.end.astimezone(VN_TZ).date().toordinal() - 1)
         ).isoformat(),
         "now": _moment(now),
+        # The report form offers the last finished quarter (the one a report is due for).
+        **_last_quarter(now),
     }
     return templates.TemplateResponse(request, "supervision/dashboard.html", context)
+
+
+def _last_quarter(now: datetime) -> dict[str, int]:
+    local = now.astimezone(VN_TZ)
+    quarter = (local.month - 1) // 3  # the one before the current quarter, 0 = Q4 last year
+    if quarter == 0:
+        return {"report_year": local.year - 1, "report_quarter": 4}
+    return {"report_year": local.year, "report_quarter": quarter}
