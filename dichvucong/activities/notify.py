@@ -15,6 +15,9 @@ that died (a worker killed): it may have sent, its mark not committed. That mess
 counts as sent, logged as ``notice_maybe_sent``: the portal never mails twice (the
 worker-kill drill counts every Message-ID on the SMTP server), and the in-app notice
 is there either way.
+
+A notice's text is written and sent without NUL characters (PostgreSQL refuses them in
+text): a note already in a workflow's history must not fail this activity for ever.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
@@ -32,6 +35,7 @@ from temporalio import activity
 from temporalio.exceptions import CancelledError
 
 from dichvucong.activities.contracts import NotifyRequest
+from dichvucong.activities.records import NUL, without_nul
 from dichvucong.db.engine import Database
 from dichvucong.db.models import Notification, utcnow
 from dichvucong.workflows import texts
@@ -176,6 +180,15 @@ def contact_code(recipient: str) -> str | None:
     return None
 
 
+def _printable(message: OutgoingMessage) -> OutgoingMessage:
+    """``message`` with no NUL character in its text (the same message when it had none)."""
+    texts_of = (message.recipient, message.kind, message.subject, message.body)
+    if not any(NUL in text for text in texts_of):
+        return message
+    recipient, kind, subject, body = without_nul(list(texts_of))
+    return replace(message, recipient=recipient, kind=kind, subject=subject, body=body)
+
+
 def _maybe_sent(message: OutgoingMessage, channel: str, claimed_at: datetime) -> None:
     log.warning(
         "notice_maybe_sent dossier=%s seq=%s channel=%s claimed_at=%s",
@@ -201,6 +214,7 @@ class Dispatcher:
         every case at its next transition. A channel another attempt still holds fails
         the attempt too (ClaimHeld), whatever the attempt number: its claim is sent,
         given back or stale (counted as sent) by the time the retries look again."""
+        message = _printable(message)
         lease = claim_lease()
         deadline = send_deadline(lease)  # before the claim: it ends within the lease
         claims = self._claim(message, lease)

@@ -3,6 +3,11 @@
 Key: (dossier code, transition sequence). A retried activity finds its event
 row and changes nothing; an older transition arriving late never overwrites a
 newer snapshot (``last_seq`` guards the dossier row).
+
+Text is written without NUL characters, which PostgreSQL refuses in ``text`` and
+``jsonb``: the API refuses them in what people send, but one already in a workflow's
+history (or in a signal sent from the Temporal UI) would fail this activity on every
+retry and hold the case at that transition for ever.
 """
 
 from __future__ import annotations
@@ -25,6 +30,19 @@ from dichvucong.db.models import (
 )
 
 SNAPSHOT_COLUMNS = tuple(f for f in DossierSnapshot.__dataclass_fields__ if f != "state")
+NUL = "\x00"
+
+
+def without_nul(value: Any) -> Any:
+    """``value`` with every NUL character taken out of its strings (dict keys, list
+    items and nested values too); anything else as it is."""
+    if isinstance(value, str):
+        return value.replace(NUL, "") if NUL in value else value
+    if isinstance(value, dict):
+        return {without_nul(k): without_nul(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [without_nul(item) for item in value]
+    return value
 
 
 class RecordActivities:
@@ -52,8 +70,8 @@ class RecordActivities:
         current = conn.execute(_DOSSIER_NOW, {"c": code}).first()
         if current is None:
             # Started outside the API (Temporal CLI, tests): the first record creates the row.
-            dossier = Dossier(code=code, procedure_code=record.snapshot.procedure_code,
-                              agency_code=record.snapshot.agency_code,
+            dossier = Dossier(code=code, procedure_code=without_nul(record.snapshot.procedure_code),
+                              agency_code=without_nul(record.snapshot.agency_code),
                               submitted_at=record.snapshot.submitted_at)  # fmt: skip
             _apply_snapshot(dossier, record.snapshot)
             dossier.last_seq, dossier.updated_at = seq, utcnow()
@@ -66,11 +84,11 @@ class RecordActivities:
             values["acting_roles"] = acting_roles(values["state"])
             conn.execute(_DOSSIER_UPDATE,
                          {**values, "last_seq": seq, "updated_at": utcnow(), "c": code, "s": seq})  # fmt: skip
-        conn.execute(_EVENT_INSERT, {
+        conn.execute(_EVENT_INSERT, without_nul({
             "dossier_code": code, "seq": seq, "at": record.at, "actor": record.actor,
             "action": record.action, "from_status": record.from_status,
             "to_status": record.to_status, "step": record.step, "note": record.note,
-            "data": record.data})  # fmt: skip
+            "data": record.data}))  # fmt: skip
         if record.documents:
             _add_documents(conn, record)
         session.commit()
@@ -81,13 +99,15 @@ def _add_documents(conn: Connection, record: TransitionRecord) -> None:
     known = {tuple(row) for row in conn.execute(_DOCUMENTS_KNOWN, {"c": record.dossier_code})}
     rows = []
     for ref in record.documents:
-        key = (record.document_kind, ref.slot, ref.sha256)
+        row = without_nul({
+            "dossier_code": record.dossier_code, "kind": record.document_kind,
+            "slot": ref.slot, "name": ref.name or ref.slot, "media_type": ref.media_type,
+            "size": ref.size, "sha256": ref.sha256, "added_at": record.at})  # fmt: skip
+        key = (row["kind"], row["slot"], row["sha256"])
         if key in known:
             continue
         known.add(key)
-        rows.append({"dossier_code": record.dossier_code, "kind": record.document_kind,
-                     "slot": ref.slot, "name": ref.name or ref.slot, "media_type": ref.media_type,
-                     "size": ref.size, "sha256": ref.sha256, "added_at": record.at})  # fmt: skip
+        rows.append(row)
     if rows:
         conn.execute(_DOCUMENT_INSERT, rows)
 
@@ -114,9 +134,9 @@ _DOCUMENT_INSERT = insert(_documents)
 
 
 def _snapshot_values(snapshot: DossierSnapshot) -> dict[str, Any]:
-    return {column: getattr(snapshot, column) for column in SNAPSHOT_COLUMNS} | {
-        "state": dict(snapshot.state)
-    }
+    values = {column: getattr(snapshot, column) for column in SNAPSHOT_COLUMNS}
+    values["state"] = dict(snapshot.state)
+    return without_nul(values)
 
 
 def _apply_snapshot(dossier: Dossier, snapshot: DossierSnapshot) -> None:

@@ -70,6 +70,12 @@ _TITLES = {
     503: "Dịch vụ tạm thời gián đoạn",
 }
 
+
+def title_for(status: int) -> str:
+    """The title of a problem body with ``status``: the same for the whole API."""
+    return _TITLES.get(status, "Lỗi")
+
+
 # Said in place of the framework's own English ("Missing boundary in multipart.",
 # "Method Not Allowed"...), which our code never raises: its sentences are Vietnamese.
 _FRAMEWORK_DETAILS = {

@@ -4,8 +4,11 @@ the caller's Idempotency-Key so a retried request acts once."""
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+import re
 import uuid
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -38,6 +41,7 @@ from dichvucong.api.problems import (
 )
 from dichvucong.calendar.work_calendar import SUPPORTED_YEARS, WorkCalendar
 from dichvucong.db.models import Dossier
+from dichvucong.dossiers.submission import MAX_NOTE
 from dichvucong.dossiers.views import DossierRow
 from dichvucong.workflows import texts
 from dichvucong.workflows.messages import (
@@ -75,16 +79,58 @@ ACTION_ROLES: dict[str, tuple[str, ...]] = {
 }
 
 
+# C0 control characters but tab, line feed and carriage return, and lone surrogates
+# (JSON's "\\ud800"): PostgreSQL refuses NUL in text, and the others are nobody's
+# writing. Refused before the workflow: one in its history blocks the read model.
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff]")
+
+
+def has_control_characters(text: str) -> bool:
+    return _CONTROL.search(text) is not None
+
+
+def _plain_text(value: Any, handler: ValidatorFunctionWrapHandler) -> str:
+    """A string of printable text within its bound, refused in Vietnamese."""
+    try:
+        text: str = handler(value)
+    except ValidationError as exc:
+        for error in exc.errors():
+            if error["type"] == "string_too_long":
+                limit = (error.get("ctx") or {}).get("max_length")
+                raise PydanticCustomError(
+                    "string_too_long",
+                    texts.refusal("text_too_long", n=f"{limit:,}".replace(",", ".")),
+                ) from None
+            if error["type"] == "string_unicode":  # a lone surrogate ("\\ud800")
+                raise PydanticCustomError(
+                    "control_character", texts.refusal("control_character")
+                ) from None
+        raise
+    if has_control_characters(text):
+        raise PydanticCustomError("control_character", texts.refusal("control_character"))
+    return text
+
+
+# The one check of every free text an official sends, after its bound: printable text.
+_PLAIN = WrapValidator(_plain_text)
+Note = Annotated[str, StringConstraints(max_length=MAX_NOTE), _PLAIN]
+Reason = Note
+Line = Annotated[str, StringConstraints(max_length=500), _PLAIN]
+StepName = Annotated[str, StringConstraints(max_length=60), _PLAIN]
+ReceiptNo = Annotated[str, StringConstraints(max_length=40), _PLAIN]
+Address = Annotated[str, StringConstraints(strip_whitespace=True, max_length=300), _PLAIN]
+
+
 class NoteBody(BaseModel):
-    note: str = Field("", max_length=2000)
+    note: Note = ""
+
+
+class IssueResultBody(BaseModel):
+    note: Note = ""
 
 
 class RefuseBody(BaseModel):
-    reason: str = Field(max_length=2000)
-
-
-Line = Annotated[str, StringConstraints(max_length=500)]
-Reason = Annotated[str, StringConstraints(max_length=2000)]
+    reason: Reason
 
 
 def _offset_required(value: Any, handler: ValidatorFunctionWrapHandler) -> datetime:
@@ -106,12 +152,12 @@ Moment = Annotated[AwareDatetime, WrapValidator(_offset_required)]
 
 class RequestSupplementBody(BaseModel):
     items: list[Line] = Field(max_length=50)
-    note: str = Field("", max_length=2000)
+    note: Note = ""
 
 
 class SendBackBody(BaseModel):
-    to_step: str = Field(max_length=60)
-    reason: str = Field(max_length=2000)
+    to_step: StepName
+    reason: Reason
 
 
 class RejectBody(BaseModel):
@@ -120,7 +166,7 @@ class RejectBody(BaseModel):
 
 class ApologizeBody(BaseModel):
     new_due: Moment
-    reason: str = Field(max_length=2000)
+    reason: Reason
 
     @field_validator("new_due")
     @classmethod
@@ -131,14 +177,12 @@ class ApologizeBody(BaseModel):
 
 
 class CounterPaymentBody(BaseModel):
-    receipt_no: str = Field(max_length=40)
+    receipt_no: ReceiptNo
     amount: int = Field(ge=0, le=10**12)
 
 
 class RedispatchBody(BaseModel):
-    address: Annotated[str, StringConstraints(strip_whitespace=True)] | None = Field(
-        None, max_length=300
-    )
+    address: Address | None = None
 
     @field_validator("address")
     @classmethod
@@ -186,19 +230,13 @@ def build_input(
     one). With ``calendar``, an apology's new date must be a working moment: the
     citizen is told to come, or to expect the result, then (Decree 61/2018, art. 19)."""
     if action == "issue_result":
-        return IssueResultInput(
-            documents=documents or [], note=str(body.get("note", "")), actor=actor
-        )
+        # The page's note and the API's alike: bounded (MAX_NOTE), printable text.
+        note = _validated(IssueResultBody, {"note": body.get("note", "")}).note
+        return IssueResultInput(documents=documents or [], note=note, actor=actor)
     model = BODIES.get(action)
     if model is None:
         raise NotFound("unknown_action", f"Không có thao tác «{action}».")
-    try:
-        data = model.model_validate(body)
-    except ValidationError as exc:
-        errors = [{"loc": list(e["loc"]), "msg": e["msg"]} for e in exc.errors()]
-        raise DomainError(
-            "invalid_body", "Dữ liệu thao tác không hợp lệ.", status=422, errors=errors
-        ) from exc
+    data = _validated(model, body)
     if action == "apologize" and calendar is not None:
         _check_working_moment(calendar, data.new_due)
     values = data.model_dump()
@@ -223,6 +261,47 @@ def build_input(
         "redispatch": lambda: RedispatchInput(address=values["address"], actor=actor),
     }
     return factory[action]()
+
+
+def _validated(model: type[BaseModel], body: dict[str, Any]) -> Any:
+    try:
+        return model.model_validate(body)
+    except ValidationError as exc:
+        errors = [{"loc": list(e["loc"]), "msg": e["msg"]} for e in exc.errors()]
+        raise DomainError(
+            "invalid_body", "Dữ liệu thao tác không hợp lệ.", status=422, errors=errors
+        ) from exc
+
+
+def _control_characters_in(value: Any, loc: tuple[str | int, ...] = ()) -> Iterator[list[Any]]:
+    """Where ``value`` (a message to the workflow) holds text with a control character."""
+    if isinstance(value, str):
+        if has_control_characters(value):
+            yield list(loc)
+    elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+        for f in dataclasses.fields(value):
+            yield from _control_characters_in(getattr(value, f.name), (*loc, f.name))
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _control_characters_in(key, (*loc, str(key)))
+            yield from _control_characters_in(item, (*loc, str(key)))
+    elif isinstance(value, list | tuple):
+        for index, item in enumerate(value):
+            yield from _control_characters_in(item, (*loc, index))
+
+
+def refuse_control_characters(payload: Any) -> None:
+    """422 before Temporal for a message with a control character anywhere in its text
+    (a supplement's note or form, a withdrawal's reason, what the bodies above let by)."""
+    places = list(_control_characters_in(payload))
+    if places:
+        sentence = texts.refusal("control_character")
+        raise DomainError(
+            "invalid_body",
+            "Dữ liệu thao tác không hợp lệ.",
+            status=422,
+            errors=[{"loc": loc, "msg": sentence} for loc in places],
+        )
 
 
 def _check_working_moment(calendar: WorkCalendar, moment: datetime) -> None:
@@ -252,6 +331,7 @@ async def decide(
     Returns the workflow's ``DossierState`` as the JSON object it sent: callers read a
     field or two, and the API returns it as it came (decoding it into dataclasses and
     ``asdict`` back took more CPU than the rest of the request)."""
+    refuse_control_characters(payload)
     handle = client.get_workflow_handle(dossier.code)
     # The update id makes a retried request (same key) return the first answer.
     update_id = (

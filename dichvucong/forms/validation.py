@@ -29,6 +29,9 @@ _PHONE = re.compile(r"0[35789][0-9]{8}|02[0-9]{9}")
 _PHONE_SEPARATORS = re.compile(r"[\s.\-()]")
 _ID_NUMBER = re.compile(r"[0-9]{12}")
 _VN_TZ = ZoneInfo(TIMEZONE_NAME)
+# C0 control characters but tab, line feed and carriage return, and lone surrogates:
+# nobody writes them, and PostgreSQL refuses NUL in text (the case would not record).
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff]")
 _TRUE = {"1", "true", "on", "yes", "co", "có"}
 _FALSE = {"", "0", "false", "off", "no", "khong", "không"}
 
@@ -40,6 +43,7 @@ MSG_PHONE_PREFIX = ("Số điện thoại không hợp lệ: số di động g�
 MSG_NOT_FUTURE = "{label} không được là một ngày trong tương lai"
 MSG_EMAIL = "Địa chỉ thư điện tử không hợp lệ"
 MSG_WHOLE = "{label} phải là số nguyên (không có phần lẻ)"
+MSG_CONTROL = "{label} có ký tự không hợp lệ"
 
 
 class _Invalid(Exception):
@@ -69,6 +73,8 @@ def _clean_text(f: FormField, value: Any) -> str:
         raise _Invalid(f"{f.label} không hợp lệ")
     # Before the length check: a decomposed letter counts as two or three characters.
     text = _nfc(value).strip()
+    if _CONTROL.search(text):
+        raise _Invalid(MSG_CONTROL.format(label=f.label))
     if f.type != "textarea":
         text = " ".join(text.split())
     if f.max_length is not None and len(text) > f.max_length:
@@ -151,7 +157,7 @@ def _clean_phone(f: FormField, value: Any) -> str:
 
 def _clean_email(f: FormField, value: Any) -> str:
     text = _nfc(value).strip()
-    if len(text) > 254 or not _EMAIL.fullmatch(text):
+    if len(text) > 254 or _CONTROL.search(text) or not _EMAIL.fullmatch(text):
         raise _Invalid(MSG_EMAIL)
     return text.lower()
 

@@ -84,6 +84,8 @@ REFUSALS: dict[str, str] = {
     "received_at_online": "Hồ sơ trực tuyến được tiếp nhận vào thời điểm cán bộ tiếp nhận.",
     "received_at_range": "Thời điểm tiếp nhận phải sau khi nộp hồ sơ và không ở tương lai.",
     "timezone_required": "Thời điểm phải ghi kèm múi giờ (ví dụ 2027-01-29T16:00:00+07:00).",
+    "control_character": "Nội dung có ký tự không hợp lệ.",
+    "text_too_long": "Nội dung không được dài quá {n} ký tự.",
 }
 
 # Notes the workflow writes on a transition of its own.

@@ -16,7 +16,10 @@ Replays act once:
   retrying. A retried callback finds that workflow started and starts no second one.
   A callback naming no dossier of ours is still refused.
 - postal: updates are deduplicated on the gateway's ``event_id`` in this process;
-  the workflow ignores updates that no longer apply (a second "delivered").
+  the workflow ignores updates that no longer apply (a second "delivered"). A signed
+  update for a case that is closed (the read model says so, or its workflow is gone)
+  is acknowledged as ``ignored`` and logged: the postal service's retry of an update
+  whose answer it lost must stop, not be refused for ever.
 
 Refusals are logged with the reason, the reference and the dossier code only —
 never names, addresses or phone numbers.
@@ -37,7 +40,7 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from dichvucong.api.deps import DatabaseDep, SettingsDep, get_temporal
-from dichvucong.api.problems import problem
+from dichvucong.api.problems import problem, title_for
 from dichvucong.api.routing import OneTripRoute
 from dichvucong.db.engine import Database
 from dichvucong.db.models import Dossier
@@ -125,7 +128,7 @@ async def _payload(request: Request) -> dict[str, Any] | None:
 def _refuse(status: int, code: str, detail: str, reason: str, **log_fields: Any) -> JSONResponse:
     fields = " ".join(f"{k}={v}" for k, v in log_fields.items())
     log.warning("callback_refused reason=%s %s", reason, fields)
-    return problem(status, "Yêu cầu không hợp lệ" if status < 409 else "Xung đột", detail, code)
+    return problem(status, title_for(status), detail, code)
 
 
 class _WorkflowGone(Exception):
@@ -138,22 +141,6 @@ class _SignalFailed(Exception):
     def __init__(self, answer: JSONResponse) -> None:
         super().__init__("signal failed")
         self.answer = answer
-
-
-async def _signal(request: Request, dossier_code: str, name: str, arg: Any) -> JSONResponse | None:
-    try:
-        await _send_signal(request, dossier_code, name, arg)
-    except _WorkflowGone:
-        return _refuse(
-            404,
-            "unknown_case",
-            "Không tìm thấy hồ sơ đang xử lý.",
-            "workflow_not_found",
-            dossier=dossier_code,
-        )
-    except _SignalFailed as failed:
-        return failed.answer
-    return None
 
 
 async def _send_signal(request: Request, dossier_code: str, name: str, arg: Any) -> None:
@@ -349,13 +336,15 @@ async def postal_callback(request: Request, settings: SettingsDep, db: DatabaseD
         return _refuse(
             404, "unknown_dossier", "Không tìm thấy hồ sơ.", "unknown_dossier", tracking=tracking
         )
+    if dossier.status in FINAL_STATUSES:
+        return _postal_ignored(tracking, status, dossier, "case_closed")
     event_id = str(data.get("event_id", ""))
     seen = _seen(request, "postal_callbacks_seen")
     async with seen.lock_for(tracking):
         if not seen.claim(event_id):
             return JSONResponse({"result": "already_processed"})
         try:
-            failed = await _signal(
+            await _send_signal(
                 request,
                 dossier.code,
                 "postal_update",
@@ -363,13 +352,25 @@ async def postal_callback(request: Request, settings: SettingsDep, db: DatabaseD
                     tracking_number=tracking, status=status, note=str(data.get("note", ""))[:500]
                 ),
             )
+        except _WorkflowGone:  # closed since the read model was read: nothing to update
+            return _postal_ignored(tracking, status, dossier, "workflow_gone")
+        except _SignalFailed as failed:
+            seen.release(event_id)
+            return failed.answer
         except BaseException:  # cancelled mid-way: the postal service's retry must count
             seen.release(event_id)
             raise
-        if failed is not None:
-            seen.release(event_id)
-            return failed
     log.info(
         "postal_callback_accepted tracking=%s status=%s dossier=%s", tracking, status, dossier.code
     )
     return JSONResponse({"result": "accepted"})
+
+
+def _postal_ignored(tracking: str, status: str, dossier: Dossier, reason: str) -> JSONResponse:
+    """A valid update for a closed case: acknowledged so the postal service stops
+    retrying it; nothing is left to change (the case's timeline is final)."""
+    log.info(
+        "postal_callback_ignored reason=%s tracking=%s status=%s dossier=%s case_status=%s",
+        reason, tracking, status, dossier.code, dossier.status,
+    )  # fmt: skip
+    return JSONResponse({"result": "ignored"})
