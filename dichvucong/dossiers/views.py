@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, NamedTuple
 from urllib.parse import parse_qs, urlsplit
 
@@ -240,7 +240,22 @@ def actions_for(dossier: Dossier | DossierRow, principal: Principal) -> list[str
     if dossier.agency_code != principal.agency_code:
         return []
     actions = {a for role in principal.roles for a in allowed.get(role, [])}
+    if "request_supplement" in actions and _supplement_request_closed(dossier):
+        actions.discard("request_supplement")
     return sorted(actions)
+
+
+def _supplement_request_closed(dossier: Dossier | DossierRow) -> bool:
+    """Processing asks for a supplement within its days of reception: past them the
+    workflow refuses, while the published actions change only at its next transition."""
+    until = (dossier.state or {}).get("supplement_request_until")
+    if dossier.status != "PROCESSING" or not isinstance(until, str):
+        return False
+    try:
+        moment = datetime.fromisoformat(until)
+    except ValueError:
+        return False
+    return moment.tzinfo is not None and datetime.now(UTC) > moment
 
 
 class WorkItem(NamedTuple):

@@ -281,7 +281,7 @@ class DossierWorkflow:
             delivery=inp.delivery,
             tracking_number=case.tracking_number,
             seq=case.seq,
-            allowed_actions=self._allowed(),
+            allowed_actions=self._allowed(offered=True),
             hand_overs=list(case.hand_overs),
             due_history=list(case.due_history),
             pending_supplement_items=list(case.pending_items),
@@ -612,10 +612,13 @@ class DossierWorkflow:
                 )
             )
 
-    def _allowed(self) -> dict[str, list[str]]:
+    def _allowed(self, *, offered: bool = False) -> dict[str, list[str]]:
+        """What each role may do now; ``offered``: what the pages show (without the
+        supplement requests ``_check_supplement_request`` would refuse)."""
         case, steps = self._case, self._inp.steps
         step_role = steps[case.step_index].role if 0 <= case.step_index < len(steps) else None
         step_key, _ = self._step_key_name()
+        until = case.supplement_request_until
         return allowed_actions(
             status=case.status,
             step=step_key,
@@ -625,6 +628,8 @@ class DossierWorkflow:
             apology_open=(case.at_risk or case.overdue) and not case.apology_used,
             delivery=self._inp.delivery,
             paid=case.payment_status == "paid",
+            reception_supplement_asked=offered and case.reception_supplement_asked,
+            supplement_request_open=not offered or until is None or workflow.now() <= until,
         )
 
     def _step_key_name(self) -> tuple[str | None, str | None]:
@@ -1469,7 +1474,12 @@ class DossierWorkflow:
                 "hand_overs": [_jsonable(vars(h)) for h in case.hand_overs],
                 "due_history": [_jsonable(vars(d)) for d in case.due_history],
                 "pending_items": list(case.pending_items),
-                "allowed_actions": self._allowed(),
+                "allowed_actions": self._allowed(offered=True),
+                # The pages stop offering a supplement request once it passes (the
+                # published actions change only at the next transition).
+                "supplement_request_until": case.supplement_request_until.isoformat()
+                if case.supplement_request_until
+                else None,
                 "dispatch_late": case.dispatch_late,
                 "delivery_address": case.delivery_address,
             },

@@ -34,15 +34,24 @@ def allowed_actions(
     last_step: bool = False,
     delivery: str,
     paid: bool,
+    reception_supplement_asked: bool = False,
+    supplement_request_open: bool = True,
 ) -> dict[str, list[str]]:
-    """role -> actions allowed now. ``apology_open``: at risk or overdue and no apology yet."""
+    """role -> actions allowed now. ``apology_open``: at risk or overdue and no apology yet.
+
+    ``reception_supplement_asked`` (reception asks once) and ``supplement_request_open``
+    (processing asks within its days of reception) leave out a supplement request the
+    workflow would refuse: what the pages offer. The workflow's own check passes neither
+    and refuses such a request with its specific reason."""
     allowed: dict[str, list[str]] = {}
 
     def grant(role: str, *actions: str) -> None:
         allowed.setdefault(role, []).extend(actions)
 
     if status == CaseStatus.SUBMITTED:
-        grant("reception", "accept", "refuse", "request_supplement")
+        grant("reception", "accept", "refuse")
+        if not reception_supplement_asked:
+            grant("reception", "request_supplement")
         grant("citizen", "withdraw")
     elif status == CaseStatus.SUPPLEMENT_REQUESTED:
         grant("citizen", "supplement", "withdraw")
@@ -53,7 +62,9 @@ def allowed_actions(
             # The issuing desk's step ends by issuing the result, not by an approval.
             grant("issuer", "issue_result", *(["send_back"] if step_index > 0 else []))
         elif step_role:
-            actions = ["approve", "request_supplement", "reject"]
+            actions = ["approve", "reject"]
+            if supplement_request_open:
+                actions.append("request_supplement")
             if step_index > 0:
                 actions.append("send_back")
             grant(step_role, *actions)
