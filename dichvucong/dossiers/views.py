@@ -101,6 +101,9 @@ class DossierPublic(BaseModel):
     events: list[EventPublic]
     hand_overs: list[dict[str, Any]]
     allowed_actions: list[str]
+    # The case's latest transition: send it back as If-Match with a decision so that a
+    # case that moved since is not decided on blindly (409).
+    seq: int = -1
 
 
 class DossierSummary(BaseModel):
@@ -298,6 +301,7 @@ def detail(
     events = conn.execute(_EVENTS, {"code": dossier.code}).all()
     state = dossier.state or {}
     return DossierPublic(
+        seq=dossier.last_seq,
         dossier_code=dossier.code,
         status=dossier.status,
         status_label=texts.status_label(dossier.status),

@@ -510,6 +510,9 @@ class DossierWorkflow:
             return
         if case.status in FINAL_STATUSES:
             raise ValueError(texts.refusal("closed", status=texts.status_label(case.status)))
+        seen = getattr(getattr(payload, "actor", None), "seen_seq", None)
+        if seen is not None and seen != case.seq:
+            raise ValueError(texts.refusal("stale_page"))
         allowed = self._allowed()
         holders = [role for role, actions in allowed.items() if action in actions]
         if action == "apologize" and not holders and case.status == CaseStatus.PROCESSING:

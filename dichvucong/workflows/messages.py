@@ -130,6 +130,10 @@ class Actor:
 
     official_id: str = "system"
     role: str | None = None
+    # The case's transition (``seq``) the official decided on, as their page showed it:
+    # a decision from a page drawn before the case moved is refused, not applied to a
+    # step the page never showed. None: not checked (the API without If-Match).
+    seen_seq: int | None = None
 
 
 @dataclass

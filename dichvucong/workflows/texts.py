@@ -73,6 +73,8 @@ REFUSALS: dict[str, str] = {
     "apology_not_due": "Chỉ xin lỗi và hẹn lại khi hồ sơ sắp đến hạn hoặc đã quá hạn.",
     "apology_date": "Ngày hẹn mới phải sau ngày hẹn hiện tại ({due}).",
     "apology_past": "Ngày hẹn mới phải sau thời điểm hiện tại ({now}).",
+    "stale_page": "Hồ sơ đã thay đổi kể từ khi trang được mở; vui lòng xem lại hồ sơ rồi "
+    "thao tác lại.",
     "apology_off_hours": "Ngày hẹn mới phải vào giờ làm việc của một ngày làm việc "
     "({due} là ngày nghỉ hoặc ngoài giờ làm việc).",
     "amount_mismatch": "Số tiền {amount:,} đồng không khớp với phí, lệ phí {fee:,} đồng.",

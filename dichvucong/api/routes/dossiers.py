@@ -509,6 +509,16 @@ def inbox(
     return InboxAnswer(items=[summary(d, catalog) for d in mine], counts=counts)
 
 
+def _seq_of(if_match: str | None) -> int | None:
+    """If-Match: "7" (or 7, W/"7"): the case's seq; anything else is not a version."""
+    if not if_match:
+        return None
+    text = if_match.strip().removeprefix("W/").strip('"')
+    if not text.isdigit():
+        raise DomainError("invalid_if_match", "If-Match phải là số thứ tự (seq) của hồ sơ.", status=400)
+    return int(text)
+
+
 @router.post("/dossiers/{code}/actions/{action}", response_model=dict[str, Any])
 async def act(
     code: str,
@@ -519,6 +529,14 @@ async def act(
     settings: SettingsDep,
     temporal: TemporalDep,
     idempotency_key: Annotated[str | None, Header(max_length=128)] = None,
+    if_match: Annotated[
+        str | None,
+        Header(
+            max_length=20,
+            description='The case\'s "seq" the decision is for (ETag-like, e.g. "7"): '
+            "409 when the case has moved since.",
+        ),
+    ] = None,
 ) -> JSONResponse:
     if action not in decisions.ACTION_ROLES:
         raise NotFound("unknown_action", f"Không có thao tác «{action}».")
@@ -526,7 +544,9 @@ async def act(
     if dossier.agency_code != principal.agency_code:
         raise decisions.Forbidden("other_agency", "Hồ sơ thuộc cơ quan khác.")
     role = decisions.acting_role(dossier, principal, action)
-    actor = Actor(official_id=f"official:{principal.id}", role=role)
+    actor = Actor(
+        official_id=f"official:{principal.id}", role=role, seen_seq=_seq_of(if_match)
+    )
     documents: list[DocumentRef] = []
     body: dict[str, Any] = {}
     if action == "issue_result":

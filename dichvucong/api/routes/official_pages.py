@@ -329,6 +329,8 @@ def case_context(request: Request, principal: Principal, code: str) -> dict[str,
         "forms": [{"no": no, "title": TITLES[no], "ready": ready} for no, ready in forms],
         "actor_name": lambda actor: official_name(sources, actor),
         "idempotency_key": str(uuid.uuid4()),
+        # The case as this page shows it: a decision sent from it applies to this state.
+        "seen_seq": dossier.last_seq,
         "action_label": texts.action_label,
         "due_reasons": {
             "received": "Tiếp nhận hồ sơ",
@@ -401,6 +403,11 @@ async def _result_documents(request: Request, form: FormData, temporal: Any) -> 
     return await submission_service(request, temporal).store_results(files)
 
 
+def _seen_seq(form: FormData) -> int | None:
+    text = _text(form, "seen_seq")
+    return int(text) if text.isdigit() and len(text) < 10 else None
+
+
 @router.post("/can-bo/ho-so/{code}/{action}", response_class=HTMLResponse)
 async def act_page(request: Request, code: str, action: str) -> Response:
     principal = await run_in_threadpool(_official, request)
@@ -416,7 +423,9 @@ async def act_page(request: Request, code: str, action: str) -> Response:
         if dossier.agency_code != principal.agency_code:
             raise Forbidden("other_agency", "Hồ sơ thuộc cơ quan khác; bạn chỉ được xem.")
         role = decisions.acting_role(dossier, principal, action)
-        actor = Actor(official_id=f"official:{principal.id}", role=role)
+        actor = Actor(
+            official_id=f"official:{principal.id}", role=role, seen_seq=_seen_seq(form)
+        )
         key = _text(form, "idempotency_key")[:100] or None
         temporal = await get_temporal(request)
         try:
