@@ -64,6 +64,9 @@ class DossierSnapshot:
     paid_at: datetime | None = None
     tracking_number: str | None = None
     delivery: str = "online"
+    # While the dossier waits for reception: when it must be received, accepted or
+    # refused by (the reception limit); None otherwise.
+    reception_due_at: datetime | None = None
     state: dict[str, Any] = field(default_factory=dict)
 
 

@@ -118,6 +118,9 @@ class Dossier(SQLModel, table=True):
     received_at: datetime | None = _ts()
     due_at: datetime | None = _ts(index=True)
     statutory_due_at: datetime | None = _ts()
+    # Waiting for reception: the moment it must be received or refused by (the inbox
+    # marks a dossier past it). Migration 0009.
+    reception_due_at: datetime | None = _ts()
     finished_at: datetime | None = _ts()
     closed_at: datetime | None = _ts()
     overdue: bool = Field(default=False, index=True)

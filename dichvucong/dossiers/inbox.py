@@ -18,10 +18,11 @@ filtering on ``state -> 'allowed_actions'`` and 0.71–0.90 ms on the column (SQ
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import bindparam, false, or_
+from sqlalchemy import and_, bindparam, false, not_, or_, true
 from sqlalchemy import select as sa_select
 from sqlmodel import Session
 
@@ -38,6 +39,7 @@ _COLUMNS = (
     Dossier.overdue,
     Dossier.current_step,
     Dossier.applicant_name,
+    Dossier.reception_due_at,
 )
 
 
@@ -78,7 +80,14 @@ def open_work(
     if procedure:
         statement = statement.where(Dossier.procedure_code == procedure)
     if overdue is not None:
-        statement = statement.where(Dossier.overdue == overdue)
+        # Overdue: past the statutory limit, or waiting for reception past its limit.
+        late_reception = and_(
+            Dossier.status == "SUBMITTED",
+            Dossier.reception_due_at.is_not(None),  # type: ignore[union-attr]
+            Dossier.reception_due_at < datetime.now(UTC),  # type: ignore[operator]
+        )
+        late = or_(Dossier.overdue.is_(true()), late_reception)  # type: ignore[attr-defined]
+        statement = statement.where(late if overdue else not_(late))
     # ``all()``: one fetchall; iterating the result fetches row by row (psycopg: 8 µs each).
     rows = (
         session.connection()

@@ -275,6 +275,7 @@ class WorkItem(NamedTuple):
     overdue: bool
     current_step: str | None
     applicant_name: str
+    reception_due_at: datetime | None = None
 
 
 def summary(dossier: Dossier | WorkItem, catalog: Catalog) -> DossierSummary:

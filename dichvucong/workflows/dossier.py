@@ -162,6 +162,7 @@ class _Case:
     # reception); None for cases planned before the limit existed.
     supplement_request_until: datetime | None = None
     reception_supplement_asked: bool = False  # reception answers an incomplete dossier once
+    reception_due_at: datetime | None = None  # the reception limit of the current wait
     pending_items: list[str] = field(default_factory=list)
     result_documents: list[DocumentRef] = field(default_factory=list)
     hand_overs: list[HandOver] = field(default_factory=list)
@@ -202,7 +203,7 @@ class DossierWorkflow:
         if inp.fee_amount > 0 and inp.payment_stage != PaymentStage.NONE:
             case.payment_status = "pending"
         deadline = await self._plan(inp.submitted_at, hours=self._rules.reception_limit_hours)
-        self._timers.reception_late = deadline.due_at
+        self._timers.reception_late = case.reception_due_at = deadline.due_at
         await self._transition(
             "submit",
             CaseStatus.SUBMITTED,
@@ -831,7 +832,7 @@ class DossierWorkflow:
             )
         else:
             deadline = await self._plan(workflow.now(), hours=self._rules.reception_limit_hours)
-            self._timers.reception_late = deadline.due_at
+            self._timers.reception_late = self._case.reception_due_at = deadline.due_at
             await self._transition(
                 "supplement",
                 CaseStatus.SUBMITTED,
@@ -1473,6 +1474,9 @@ class DossierWorkflow:
             paid_at=case.paid_at,
             tracking_number=case.tracking_number,
             delivery=inp.delivery,
+            reception_due_at=case.reception_due_at
+            if case.status == CaseStatus.SUBMITTED
+            else None,
             state={
                 "hand_overs": [_jsonable(vars(h)) for h in case.hand_overs],
                 "due_history": [_jsonable(vars(d)) for d in case.due_history],

@@ -172,6 +172,10 @@ def urgency(dossier: Dossier | WorkItem, now: datetime, soon: datetime) -> str:
     """ "overdue" (red), "soon" (amber: due within one working day) or ""."""
     if dossier.overdue:
         return "overdue"
+    reception_due = getattr(dossier, "reception_due_at", None)
+    if dossier.status == CaseStatus.SUBMITTED and reception_due is not None:
+        # Waiting for reception: its own limit (received or refused within it).
+        return "overdue" if reception_due <= now else "soon" if reception_due <= soon else ""
     if dossier.due_at is None or dossier.status not in CLOCK_RUNNING:
         return ""
     # The flag is set by the workflow's timer: the due moment itself is checked too, so
