@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import re
 import uuid
 from collections.abc import Iterator
 from datetime import datetime
@@ -43,6 +42,7 @@ from dichvucong.calendar.work_calendar import SUPPORTED_YEARS, WorkCalendar
 from dichvucong.db.models import Dossier
 from dichvucong.dossiers.submission import MAX_NOTE
 from dichvucong.dossiers.views import DossierRow
+from dichvucong.forms.validation import has_control_characters
 from dichvucong.workflows import texts
 from dichvucong.workflows.messages import (
     AcceptInput,
@@ -79,16 +79,8 @@ ACTION_ROLES: dict[str, tuple[str, ...]] = {
 }
 
 
-# C0 control characters but tab, line feed and carriage return, and lone surrogates
-# (JSON's "\\ud800"): PostgreSQL refuses NUL in text, and the others are nobody's
-# writing. Refused before the workflow: one in its history blocks the read model.
-_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff]")
-
-
-def has_control_characters(text: str) -> bool:
-    return _CONTROL.search(text) is not None
-
-
+# Control characters are refused before the workflow: one in its history would block
+# the read model (PostgreSQL refuses NUL in text). The check: forms.validation's.
 def _plain_text(value: Any, handler: ValidatorFunctionWrapHandler) -> str:
     """A string of printable text within its bound, refused in Vietnamese."""
     try:

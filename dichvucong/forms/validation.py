@@ -32,6 +32,14 @@ _VN_TZ = ZoneInfo(TIMEZONE_NAME)
 # C0 control characters but tab, line feed and carriage return, and lone surrogates:
 # nobody writes them, and PostgreSQL refuses NUL in text (the case would not record).
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff]")
+
+
+def has_control_characters(text: str) -> bool:
+    """Whether ``text`` holds a character no one writes (the check of every free text
+    that reaches a case: e-forms, decisions, feedback)."""
+    return _CONTROL.search(text) is not None
+
+
 _TRUE = {"1", "true", "on", "yes", "co", "có"}
 _FALSE = {"", "0", "false", "off", "no", "khong", "không"}
 

@@ -95,6 +95,11 @@ async def test_officials_list_read_and_answer_their_agencys_feedback(tmp_path: P
         )
         assert empty.status_code == 422 and "Vui lòng nhập nội dung trả lời." in empty.text
         assert row(p, ours).answered_at is None
+        garbled = await reception.http.post(
+            action, data={"csrf_token": token(page.text), "text": "Đã\x00 xử lý"}
+        )
+        assert garbled.status_code == 422 and "ký tự không hợp lệ" in garbled.text
+        assert row(p, ours).answered_at is None
 
         # Another agency's official cannot answer it (the JSON API's rights, as a page).
         commune_page = await commune.http.get("/can-bo/phan-anh")

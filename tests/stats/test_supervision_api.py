@@ -264,3 +264,18 @@ def test_periods_outside_the_supported_years_are_a_problem(env) -> None:  # type
         assert answer.json()["detail"] == "Ngày phải trong các năm 1901–2100."
     backwards = client.get("/api/v1/stats", params={"from": "2027-06-30", "to": "2027-04-01"})
     assert backwards.json()["detail"].startswith("Khoảng thời gian không hợp lệ")
+
+
+def test_feedback_text_with_control_characters_is_refused(env) -> None:  # type: ignore[no-untyped-def]
+    # A NUL would fail the row's write on PostgreSQL, and in an answer the workflow's
+    # record activity for good: refused first, in Vietnamese.
+    client, who, temporal, _ = env
+    who["p"] = CITIZEN
+    payload = {"kind": "report", "subject": "Thái độ", "body": "Chậm\x00 tiếp nhận", "agency_code": B}
+    r = client.post("/api/v1/feedback", json=payload)
+    assert r.status_code == 422 and "ký tự không hợp lệ" in r.text
+    assert temporal.started == []
+    code = client.post("/api/v1/feedback", json={**payload, "body": "Chậm tiếp nhận"}).json()["code"]
+    who["p"] = B_OFFICIAL
+    r = client.post(f"/api/v1/feedback/{code}/answer", json={"text": "Đã\x07 xử lý"})
+    assert r.status_code == 422 and temporal.updates == []

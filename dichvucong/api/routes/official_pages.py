@@ -597,6 +597,9 @@ async def answer_feedback_page(request: Request, code: str) -> Response:
     elif len(text) > ANSWER_MAX:
         message = PAGE_MESSAGES["answer_too_long"].format(n=ANSWER_MAX)
         problem = DomainError("answer_too_long", message, status=422)
+    elif decisions.has_control_characters(text):  # a NUL would block the record on PostgreSQL
+        message = PAGE_MESSAGES["control_character"]
+        problem = DomainError("control_character", message, status=422)
     else:
         try:
             await answer_through_workflow(

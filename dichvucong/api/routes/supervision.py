@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Response
-from pydantic import BaseModel, Field, model_validator
+from pydantic import AfterValidator, BaseModel, Field, model_validator
 from sqlmodel import col, delete, select
 from starlette.concurrency import run_in_threadpool
 from temporalio.client import WorkflowUpdateFailedError
@@ -41,6 +41,8 @@ from dichvucong.db.engine import Database
 from dichvucong.db.models import Dossier
 from dichvucong.feedback.messages import FeedbackAnswerInput, FeedbackInput, FeedbackState
 from dichvucong.feedback.models import Feedback, FeedbackKind
+from dichvucong.feedback.texts import PAGE_MESSAGES
+from dichvucong.forms.validation import has_control_characters
 from dichvucong.stats import RATE_NAMES, Indicators, requested_period
 from dichvucong.stats.indicators import scoped_statistics
 from dichvucong.stats.periods import PeriodError
@@ -179,14 +181,24 @@ def get_report(
 # --------------------------------------------------------------------- feedback
 
 
+def _printable(value: str | None) -> str | None:
+    # PostgreSQL refuses NUL in text, and no one writes the other C0 characters.
+    if value is not None and has_control_characters(value):
+        raise ValueError(PAGE_MESSAGES["control_character"])
+    return value
+
+
+Printable = AfterValidator(_printable)
+
+
 class FeedbackCreate(BaseModel):
     kind: FeedbackKind = FeedbackKind.QUESTION
-    subject: str = Field(min_length=3, max_length=200)
-    body: str = Field(min_length=3, max_length=5000)
+    subject: Annotated[str, Field(min_length=3, max_length=200), Printable]
+    body: Annotated[str, Field(min_length=3, max_length=5000), Printable]
     agency_code: str | None = None
     procedure_code: str | None = None
     dossier_code: str | None = None
-    contact_name: str | None = Field(None, max_length=120)
+    contact_name: Annotated[str | None, Field(None, max_length=120), Printable] = None
     contact_email: str | None = Field(None, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
     contact_phone: str | None = Field(None, max_length=15, pattern=r"^\+?[0-9 .-]{8,15}$")
 
@@ -205,7 +217,7 @@ class FeedbackCreated(BaseModel):
 
 
 class FeedbackAnswer(BaseModel):
-    text: str = Field(min_length=1, max_length=10000)
+    text: Annotated[str, Field(min_length=1, max_length=10000), Printable]
     publish: bool = False
 
 
