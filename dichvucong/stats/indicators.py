@@ -16,9 +16,10 @@ Period rules (``Period`` is half-open [start, end), Vietnam time):
 * refused / rejected / withdrawn: the closing moment ``closed_at`` in the period;
 * pending at the end of the period: received before the end, neither finished
   nor closed before the end — reconstructed from the timestamps. "Of which
-  overdue" is an approximation: the current ``due_at`` (after any apology)
-  before min(end, now), the dossier not waiting for the citizen's supplement,
-  or the live ``overdue`` flag;
+  overdue": the current ``due_at`` (after any apology: an approximation) before
+  min(end, now), the dossier not waiting for the citizen's supplement at the end
+  (for a past period read from its timeline, the status its last event before
+  the end left), or the live ``overdue`` flag;
 * synced to the National Public Service Portal: dossiers received in the
   period whose first report (the ``national_sync`` row of kind ``dossier``) the
   portal acknowledged (status ``synced``); a rejected, failed or missing report
@@ -55,7 +56,7 @@ from sqlmodel import Session
 
 from dichvucong.calendar import WorkCalendar
 from dichvucong.db.engine import Database
-from dichvucong.db.models import Dossier, DossierDocument, NationalSync
+from dichvucong.db.models import Dossier, DossierDocument, DossierEvent, NationalSync
 from dichvucong.feedback.models import COMPLAINT_KINDS, Feedback
 from dichvucong.stats.periods import Period, year_to_date
 
@@ -68,6 +69,7 @@ _DAY = sa.literal_column(str(SECONDS_PER_DAY), sa.BigInteger())
 
 D = Dossier.__table__.c  # type: ignore[attr-defined]
 DOC = DossierDocument.__table__.c  # type: ignore[attr-defined]
+EV = DossierEvent.__table__.c  # type: ignore[attr-defined]
 FB = Feedback.__table__.c  # type: ignore[attr-defined]
 NS = NationalSync.__table__.c  # type: ignore[attr-defined]
 # What the national portal acknowledged (see dichvucong.integrations.national).
@@ -318,7 +320,7 @@ def compute_statistics(
             sa.or_(D.closed_at.is_(None), D.closed_at >= period.end),
         )
         overdue_now = sa.or_(
-            sa.and_(D.due_at.is_not(None), D.due_at < cutoff, D.status != "SUPPLEMENT_REQUESTED"),
+            sa.and_(D.due_at.is_not(None), D.due_at < cutoff, _not_waiting_for_citizen(period, now)),
             sa.and_(D.overdue.is_(sa.true()), sa.literal(period.end >= now)),
         )
         received = _in(D.received_at, period)
@@ -569,3 +571,31 @@ def province_rates(
         "received": total.received,
         "resolved": total.resolved,
     }
+
+
+def _not_waiting_for_citizen(period: Period, now: datetime) -> ColumnElement[bool]:
+    """The dossier was not waiting for the citizen's supplement at the end of the period
+    (its clock stopped then). A period still running asks the current status; a past
+    one the timeline, since the dossier may have moved (been withdrawn, supplemented)
+    after the period ended: the status its last event before the end left it in."""
+    if period.end >= now:
+        return D.status != "SUPPLEMENT_REQUESTED"
+    earlier = DossierEvent.__table__.alias("earlier")  # type: ignore[attr-defined]
+    last_before_end = (
+        sa.select(sa.func.max(earlier.c.seq))
+        .where(earlier.c.dossier_code == D.code, earlier.c.at < period.end)
+        .correlate(Dossier.__table__)  # type: ignore[attr-defined]
+        .scalar_subquery()
+    )
+    waiting = (
+        sa.select(EV.seq)
+        .where(
+            EV.dossier_code == D.code,
+            EV.seq == last_before_end,
+            EV.to_status == "SUPPLEMENT_REQUESTED",
+        )
+        .exists()
+    )
+    # A row without a timeline (imported, or written outside the workflow): its status.
+    untracked = sa.and_(last_before_end.is_(None), D.status == "SUPPLEMENT_REQUESTED")
+    return ~sa.or_(waiting, untracked)
