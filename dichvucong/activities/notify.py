@@ -57,6 +57,7 @@ SUBJECTS: dict[str, str] = {
     "overdue": "Hồ sơ {code} đã quá hạn",
     "payment_reminder": "Nhắc nộp phí, lệ phí hồ sơ {code}",
     "payment_expired": "Hết hạn thanh toán trực tuyến hồ sơ {code}",
+    "apology": "Thư xin lỗi và hẹn lại ngày trả kết quả hồ sơ {code}",
 }
 
 BODIES: dict[str, str] = {
@@ -67,6 +68,9 @@ BODIES: dict[str, str] = {
     "overdue": "Hồ sơ {code} ({procedure}) đã quá hạn trả kết quả ({due_at}).",
     "payment_reminder": "Hồ sơ {code} đang chờ nộp phí, lệ phí. Vui lòng thanh toán để hồ sơ được giải quyết.",
     "payment_expired": "Liên kết thanh toán hồ sơ {code} đã hết hạn. Bạn có thể tạo thanh toán mới hoặc nộp tại quầy.",
+    # Decree 61/2018, art. 19: an apology in writing, with the reason and the new date.
+    "apology": "Cơ quan giải quyết chân thành xin lỗi Ông/Bà vì hồ sơ {code} ({procedure}) "
+    "chưa có kết quả đúng hẹn.{reason} Ngày hẹn trả kết quả mới: {due_at}.",
 }
 
 
@@ -79,6 +83,12 @@ class OutgoingMessage:
     subject: str
     body: str
     citizen_id: int | None
+    # What the notice is about, for the channels' own wording (the SMS's status words,
+    # the email's "what to do", its list of missing documents and its deadline): never
+    # guessed from the body, which quotes the officials' free text.
+    status: str | None = None
+    items: list[str] = field(default_factory=list)
+    due_at: datetime | None = None
 
 
 class Channel(Protocol):
@@ -140,6 +150,7 @@ def compose(request: NotifyRequest) -> tuple[str, str]:
         "due": f" Hẹn trả kết quả: {texts.fmt_moment(request.due_at)}." if request.due_at else "",
         "items": (" Cần bổ sung: " + "; ".join(request.items) + ".") if request.items else "",
         "note": f" Ghi chú: {request.note}" if request.note else "",
+        "reason": f" Lý do: {request.note}." if request.note else "",
     }
     return SUBJECTS[request.kind].format(**values), BODIES[request.kind].format(**values)
 
@@ -349,6 +360,9 @@ class NotifyActivities:
                     subject,
                     body,
                     request.citizen_id,
+                    status=request.status,
+                    items=list(request.items),
+                    due_at=request.due_at,
                 )
             )
             for recipient in recipients(request)

@@ -48,6 +48,7 @@ SHORT_KIND = {
     "payment_reminder": "nhac nop phi, le phi",
     "payment_expired": "het han thanh toan truc tuyen",
     "feedback_answered": "da duoc tra loi",
+    "apology": "cham hen, co quan xin loi va hen lai ngay tra",
 }
 
 

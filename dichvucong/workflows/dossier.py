@@ -857,6 +857,9 @@ class DossierWorkflow:
             actor=actor,
             note=p.reason,
             data={"new_due": p.new_due.isoformat()},
+            # The citizen's notice is the apology itself (reason, new date), not a
+            # "status changed" one: the status stays.
+            notify_kind="apology",
         )
 
     async def _await_payment(self, action: str, actor: str, note: str | None) -> None:

@@ -219,3 +219,50 @@ def test_a_feedback_notice_names_no_dossier_page(db: Database, smtp: DevSmtpServ
     assert "Đã chấn chỉnh." in mail.body("plain")
     text = sms_text(message, BASE)
     assert text == f"DVC Dong Nai: Phan anh {code} da duoc tra loi."
+
+
+def test_the_channels_name_the_notice_status_not_one_quoted_in_a_note(
+    db: Database, smtp: DevSmtpServer, tmp_path: Path
+) -> None:
+    # The body quotes the official's note; the status comes with the notice itself.
+    citizen = _citizen(db)
+    sink = SmsSink(tmp_path / "sms.jsonl")
+    channels = [_email(db, smtp), SmsChannel(db, sink, public_base_url=BASE)]
+    ready = NotifyRequest(dossier_code=CODE, seq=7, kind="status_changed", audience="citizen",
+                          procedure_name="Cấp Phiếu lý lịch tư pháp", agency_code="DN-BH",
+                          status="RESULT_READY", citizen_id=citizen,
+                          note="Không còn «Chờ bổ sung hồ sơ» nữa.")  # fmt: skip
+    NotifyActivities(db, channels=channels).notify(ready)
+    [mail] = smtp.store.messages()
+    assert "Việc cần làm: đến Bộ phận Một cửa nhận kết quả" in mail.body("plain")
+    assert "bổ sung các giấy tờ được yêu cầu" not in mail.body("plain")
+    [sms] = sink.messages()
+    assert "da co ket qua" in sms.text
+
+
+def test_the_email_lists_the_missing_documents_and_the_deadline(
+    db: Database, smtp: DevSmtpServer
+) -> None:
+    citizen = _citizen(db)
+    NotifyActivities(db, channels=[_email(db, smtp)]).notify(_supplement_request(citizen))
+    [mail] = smtp.store.messages()
+    text = mail.body("plain")
+    assert "Giấy tờ cần bổ sung:" in text
+    assert "Thời hạn: 16:30 14/03/2025" in text
+
+
+def test_an_apology_notice_apologises_with_the_reason_and_the_new_date(
+    db: Database, smtp: DevSmtpServer
+) -> None:
+    citizen = _citizen(db)
+    apology = NotifyRequest(dossier_code=CODE, seq=9, kind="apology", audience="citizen",
+                            procedure_name="Cấp Phiếu lý lịch tư pháp", agency_code="DN-BH",
+                            status="PROCESSING", citizen_id=citizen, note="Chờ xác minh",
+                            due_at=datetime(2025, 3, 21, 16, 0, tzinfo=VN))  # fmt: skip
+    NotifyActivities(db, channels=[_email(db, smtp)]).notify(apology)
+    [mail] = smtp.store.messages()
+    assert "xin lỗi" in mail.subject
+    text = " ".join(mail.body("plain").split())
+    assert "chân thành xin lỗi" in text and "Lý do: Chờ xác minh." in text
+    assert "Ngày hẹn trả kết quả mới: 16:00 21/03/2025." in text
+    assert "chuyển sang trạng thái" not in text
