@@ -307,6 +307,12 @@ def _check_working_moment(calendar: WorkCalendar, moment: datetime) -> None:
         )
 
 
+def keyed_update_id(action: str, principal: Principal, idempotency_key: str) -> str:
+    """The Update's id for a caller's Idempotency-Key: a retried request (same key)
+    gets the first answer, and the pages can look up whether a key was taken."""
+    return f"{action}:{principal.subject}:{idempotency_key}"
+
+
 async def decide(
     *,
     client: Client,
@@ -327,7 +333,7 @@ async def decide(
     handle = client.get_workflow_handle(dossier.code)
     # The update id makes a retried request (same key) return the first answer.
     update_id = (
-        f"{action}:{principal.subject}:{idempotency_key}"
+        keyed_update_id(action, principal, idempotency_key)
         if idempotency_key
         else f"{action}:{uuid.uuid4()}"
     )

@@ -39,11 +39,14 @@ def money(amount: int | None) -> str:
 
 
 def file_size(size: int) -> str:
+    """1572864 -> "1,5 MB", 10485760 -> "10 MB": the Vietnamese decimal comma, as the
+    citizen pages' ``megabytes`` macro writes a limit."""
     if size < 1024:
         return f"{size} B"
     if size < 1024 * 1024:
         return f"{size / 1024:.0f} KB"
-    return f"{size / 1024 / 1024:.1f} MB"
+    text = f"{size / 1024 / 1024:.1f}".removesuffix(".0")
+    return text.replace(".", ",") + " MB"
 
 
 templates.env.filters.update(

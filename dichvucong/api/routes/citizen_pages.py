@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
-from datetime import date
+from datetime import date, timedelta
 from typing import Annotated, Any
 from urllib.parse import quote, urlsplit
 
@@ -21,6 +21,12 @@ from fastapi.responses import RedirectResponse, Response, StreamingResponse
 from sqlmodel import select
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
+from temporalio.client import (
+    Client,
+    WorkflowUpdateFailedError,
+    WorkflowUpdateRPCTimeoutOrCancelledError,
+)
+from temporalio.service import RPCError
 
 from dichvucong.accounts.citizens import (
     CitizenCreate,
@@ -39,6 +45,7 @@ from dichvucong.api.routing import OneTripRoute
 from dichvucong.catalog.models import ADMIN_LEVELS, SERVICE_LEVELS, Procedure
 from dichvucong.db.models import CitizenAccount, CitizenDocument, Dossier
 from dichvucong.dossiers import decisions
+from dichvucong.dossiers.decisions import keyed_update_id
 from dichvucong.dossiers.rating import record_rating
 from dichvucong.dossiers.submission import (
     SubmissionInvalid,
@@ -598,7 +605,10 @@ def _submit_context(
         "reusable": reusable,
         "idempotency_key": idempotency_key,
         "fee": fee,
-        "had_files": bool(errors) and bool(values.get("_had_files")),
+        # The browser never fills a file input again: whenever files were chosen (an
+        # error or the fee worked out), they are gone and must be attached again.
+        "had_files": bool(values.get("_had_files")),
+        "fee_check": bool(values.get("_fee_check")),
     }
 
 
@@ -676,13 +686,17 @@ async def submit_post(request: Request, procedure_code: str) -> Response:
         }
         uploads = _files(form, "tep.")
         values["_had_files"] = bool(uploads)
-        cleaned, _ = validate_form(procedure, field_values)
-        fee = compute_fee(procedure, cleaned)
+        cleaned, form_errors = validate_form(procedure, field_values)
+        fee_fields = set(procedure.fee.form_fields_read())
+        fee_errors = {f"form.{k}": m for k, m in form_errors.items() if k in fee_fields}
+        # A refused field would be replaced by its default: a fee quoted from it is wrong.
+        fee = None if fee_errors else compute_fee(procedure, cleaned)
         try:
             reuse = _reuse_ids(form, "dung_lai.")
             values["reuse"] = {k: [str(i) for i in v] for k, v in reuse.items()}
             if _text(form, "hanh_dong") == "tinh_phi":
-                raise SubmissionInvalid({})
+                values["_fee_check"] = True
+                raise SubmissionInvalid(fee_errors)  # the fee only: what it reads is checked
             await run_in_threadpool(refuse_withheld, request.app.state.db, principal.id, reuse)
             submission = SubmissionRequest(
                 procedure_code=procedure.code,
@@ -833,6 +847,8 @@ async def _supplement(
     key: str | None,
 ) -> None:
     if dossier.status != "SUPPLEMENT_REQUESTED":
+        if key and await _supplement_applied(await get_temporal(request), dossier, principal, key):
+            return  # the same form again (back button, double click): it went through
         raise Conflict("not_waiting_for_supplement", "Hồ sơ không ở trạng thái chờ bổ sung.")
     temporal = await get_temporal(request)
     service = submission_service(request, temporal)
@@ -846,6 +862,23 @@ async def _supplement(
         )  # fmt: skip
 
     await _send_supplement(service, procedure, principal, form, send)
+
+
+async def _supplement_applied(
+    temporal: Client, dossier: DossierRow, principal: Principal, key: str
+) -> bool:
+    """Whether the workflow took the supplement sent with ``key``: the Update of that id
+    (decisions.decide names it so) is looked up, never sent again, so a key that was not
+    taken adds nothing to the case. As a withdrawal sent twice, it reads as done."""
+    update_id = keyed_update_id("supplement", principal, key)
+    handle = temporal.get_workflow_handle(dossier.code).get_update_handle(
+        update_id, result_type=dict
+    )
+    try:
+        await handle.result(rpc_timeout=timedelta(seconds=10))
+    except (RPCError, WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError):
+        return False  # none of that id, refused, or no answer: "not sent" stays true
+    return True
 
 
 def _supplement_again(
