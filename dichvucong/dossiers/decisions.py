@@ -8,7 +8,7 @@ import dataclasses
 import logging
 import uuid
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 from pydantic import (
@@ -311,6 +311,22 @@ def keyed_update_id(action: str, principal: Principal, idempotency_key: str) -> 
     """The Update's id for a caller's Idempotency-Key: a retried request (same key)
     gets the first answer, and the pages can look up whether a key was taken."""
     return f"{action}:{principal.subject}:{idempotency_key}"
+
+
+async def supplement_taken(
+    client: Client, code: str, principal: Principal, idempotency_key: str
+) -> bool:
+    """Whether the workflow took the supplement sent with ``idempotency_key``: the
+    Update of that id is looked up, never sent again, so a key that was not taken adds
+    nothing to the case (a supplement form sent twice reads as sent, as a withdrawal)."""
+    handle = client.get_workflow_handle(code).get_update_handle(
+        keyed_update_id("supplement", principal, idempotency_key), result_type=dict
+    )
+    try:
+        await handle.result(rpc_timeout=timedelta(seconds=10))
+    except (RPCError, WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError):
+        return False  # none of that id, refused, or no answer: "not sent" stays true
+    return True
 
 
 async def decide(

@@ -128,14 +128,28 @@ async def test_supplement_requested_and_sent_by_the_citizen(tmp_path: Path) -> N
         detail = (await p.http.get(f"/api/v1/dossiers/{code}", headers=citizen)).json()
         assert detail["pending_supplement_items"] == ["Bản chụp CCCD rõ nét hơn"]
         assert detail["allowed_actions"] == ["supplement", "withdraw"]
+        upload = [("giay_to_tuy_than", ("cccd-moi.pdf", PDF_BYTES + b"%new", "application/pdf"))]
+        keyed = {**citizen, "Idempotency-Key": "bo-sung-1"}
         sent = await p.http.post(
             f"/api/v1/dossiers/{code}/supplement",
-            headers=citizen,
+            headers=keyed,
             data={"note": "Đã chụp lại"},
-            files=[("giay_to_tuy_than", ("cccd-moi.pdf", PDF_BYTES + b"%new", "application/pdf"))],
+            files=upload,
         )
         assert sent.status_code == 202, sent.text
         await p.settled(code, seq=2)
+        # The client retries (its answer was lost): the same answer, nothing sent again.
+        again = await p.http.post(
+            f"/api/v1/dossiers/{code}/supplement", headers=keyed, data={"note": "Đã chụp lại"},
+            files=upload,
+        )  # fmt: skip
+        assert again.status_code == 202, again.text
+        other = await p.http.post(
+            f"/api/v1/dossiers/{code}/supplement",
+            headers={**citizen, "Idempotency-Key": "bo-sung-2"},
+            data={"note": "x"},
+        )
+        assert other.status_code == 409  # a new one: the case no longer waits
         detail = (await p.http.get(f"/api/v1/dossiers/{code}", headers=citizen)).json()
         assert detail["status"] == "SUBMITTED"
         assert ("supplement", "cccd-moi.pdf") in {

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
-from datetime import date, timedelta
+from datetime import date
 from typing import Annotated, Any
 from urllib.parse import quote, urlsplit
 
@@ -21,12 +21,6 @@ from fastapi.responses import RedirectResponse, Response, StreamingResponse
 from sqlmodel import select
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
-from temporalio.client import (
-    Client,
-    WorkflowUpdateFailedError,
-    WorkflowUpdateRPCTimeoutOrCancelledError,
-)
-from temporalio.service import RPCError
 
 from dichvucong.accounts.citizens import (
     CitizenCreate,
@@ -45,7 +39,7 @@ from dichvucong.api.routing import OneTripRoute
 from dichvucong.catalog.models import ADMIN_LEVELS, SERVICE_LEVELS, Procedure
 from dichvucong.db.models import CitizenAccount, CitizenDocument, Dossier
 from dichvucong.dossiers import decisions
-from dichvucong.dossiers.decisions import keyed_update_id
+from dichvucong.dossiers.decisions import supplement_taken
 from dichvucong.dossiers.rating import record_rating
 from dichvucong.dossiers.submission import (
     SubmissionInvalid,
@@ -847,7 +841,7 @@ async def _supplement(
     key: str | None,
 ) -> None:
     if dossier.status != "SUPPLEMENT_REQUESTED":
-        if key and await _supplement_applied(await get_temporal(request), dossier, principal, key):
+        if key and await supplement_taken(await get_temporal(request), dossier.code, principal, key):
             return  # the same form again (back button, double click): it went through
         raise Conflict("not_waiting_for_supplement", "Hồ sơ không ở trạng thái chờ bổ sung.")
     temporal = await get_temporal(request)
@@ -862,23 +856,6 @@ async def _supplement(
         )  # fmt: skip
 
     await _send_supplement(service, procedure, principal, form, send)
-
-
-async def _supplement_applied(
-    temporal: Client, dossier: DossierRow, principal: Principal, key: str
-) -> bool:
-    """Whether the workflow took the supplement sent with ``key``: the Update of that id
-    (decisions.decide names it so) is looked up, never sent again, so a key that was not
-    taken adds nothing to the case. As a withdrawal sent twice, it reads as done."""
-    update_id = keyed_update_id("supplement", principal, key)
-    handle = temporal.get_workflow_handle(dossier.code).get_update_handle(
-        update_id, result_type=dict
-    )
-    try:
-        await handle.result(rpc_timeout=timedelta(seconds=10))
-    except (RPCError, WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError):
-        return False  # none of that id, refused, or no answer: "not sent" stays true
-    return True
 
 
 def _supplement_again(

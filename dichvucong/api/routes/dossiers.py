@@ -309,6 +309,11 @@ async def supplement(
 ) -> dict[str, str]:
     dossier = await run_in_threadpool(_read_visible, db, code, principal)
     if dossier.status != "SUPPLEMENT_REQUESTED":
+        # A retry of a supplement that went through (same key): the same answer.
+        if idempotency_key and await decisions.supplement_taken(
+            temporal, code, principal, idempotency_key
+        ):
+            return {"dossier_code": code, "status": "accepted"}
         raise Conflict("not_waiting_for_supplement", "Hồ sơ không ở trạng thái chờ bổ sung.")
     form = await _read_form(request, settings)
     try:
