@@ -62,7 +62,11 @@ async def _until(predicate: Callable[[], Any], what: str, timeout: float = 15) -
 
 
 @asynccontextmanager
-async def _stack(tmp_path: Path, port: int) -> AsyncIterator[Stack]:
+async def _stack(
+    tmp_path: Path, port: int, overrides: Callable[[Settings], list[Any]] | None = None
+) -> AsyncIterator[Stack]:
+    """``overrides``: activities made from the stack's settings that replace the outside
+    ones of the same name."""
     async with harness(tmp_path) as h:
         settings = Settings(var_dir=tmp_path, database_url=h.db.url, environment="test",
                             public_base_url=f"http://127.0.0.1:{port}", task_queue=h.task_queue)
@@ -74,13 +78,17 @@ async def _stack(tmp_path: Path, port: int) -> AsyncIterator[Stack]:
         server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
                                                log_level="warning", lifespan="off"))
         serving = asyncio.create_task(server.serve())
+        replacing = (overrides or (lambda _: []))(settings)
+        names = {getattr(a, "__name__", "") for a in replacing}
         try:
             await _until(lambda: server.started, "uvicorn")
+            outside = [a for a in build_outside_activities(settings, h.db)
+                       if getattr(a, "__name__", "") not in names]
             activities = [DeadlineActivities(h.calendar).plan_deadline,
                           RecordActivities(h.db).record_transition,
                           LatePaymentActivities(h.db).record_late_payment,
                           NotifyActivities(h.db).notify,
-                          *build_outside_activities(settings, h.db),
+                          *outside, *replacing,
                           *[a for a in h.world.activities() if a.__name__ == "sync_national"]]
             async with h.worker(activities):
                 yield Stack(h, app, settings)
