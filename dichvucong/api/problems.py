@@ -18,6 +18,62 @@ from temporalio.service import RPCError
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 
 
+# What a field's validation error says, by pydantic's error type (its own texts are
+# English); our validators' texts (PydanticCustomError, ValueError) are Vietnamese
+# already and are kept.
+FIELD_ERRORS: dict[str, str] = {
+    "missing": "Thiếu thông tin bắt buộc.",
+    "too_long": "Quá nhiều (tối đa {max_length}).",
+    "too_short": "Quá ít (tối thiểu {min_length}).",
+    "string_too_short": "Quá ngắn (tối thiểu {min_length} ký tự).",
+    "string_too_long": "Quá dài (tối đa {max_length} ký tự).",
+    "string_type": "Phải là một chuỗi ký tự.",
+    "string_pattern_mismatch": "Không đúng định dạng.",
+    "int_type": "Phải là một số nguyên.",
+    "int_parsing": "Phải là một số nguyên.",
+    "int_from_float": "Phải là một số nguyên.",
+    "float_type": "Phải là một số.",
+    "float_parsing": "Phải là một số.",
+    "bool_type": "Phải là true hoặc false.",
+    "bool_parsing": "Phải là true hoặc false.",
+    "list_type": "Phải là một danh sách.",
+    "dict_type": "Phải là một đối tượng.",
+    "model_type": "Phải là một đối tượng.",
+    "greater_than": "Phải lớn hơn {gt}.",
+    "greater_than_equal": "Phải lớn hơn hoặc bằng {ge}.",
+    "less_than": "Phải nhỏ hơn {lt}.",
+    "less_than_equal": "Phải nhỏ hơn hoặc bằng {le}.",
+    "literal_error": "Giá trị không nằm trong các giá trị cho phép ({expected}).",
+    "enum": "Giá trị không nằm trong các giá trị cho phép ({expected}).",
+    "date_parsing": "Ngày không hợp lệ (định dạng YYYY-MM-DD).",
+    "date_from_datetime_parsing": "Ngày không hợp lệ (định dạng YYYY-MM-DD).",
+    "datetime_parsing": "Ngày giờ không hợp lệ (ISO 8601).",
+    "datetime_from_date_parsing": "Ngày giờ không hợp lệ (ISO 8601).",
+    "json_invalid": "Nội dung không phải JSON hợp lệ.",
+    "extra_forbidden": "Không có trường này.",
+}
+FIELD_ERROR = "Giá trị không hợp lệ."
+
+
+def field_errors(errors: Any) -> list[dict[str, Any]]:
+    """Pydantic's errors as ``{"loc", "msg"}`` with the message in Vietnamese."""
+    out = []
+    for error in errors:
+        own = str(error.get("msg", "")).removeprefix("Value error, ")
+        template = FIELD_ERRORS.get(error.get("type", ""))
+        if not own.isascii():  # a validator of ours: already in Vietnamese
+            msg = own
+        elif template is None:
+            msg = FIELD_ERROR
+        else:
+            try:
+                msg = template.format(**(error.get("ctx") or {}))
+            except (KeyError, IndexError, ValueError):
+                msg = FIELD_ERROR
+        out.append({"loc": list(error.get("loc", ())), "msg": msg})
+    return out
+
+
 class DomainError(Exception):
     """A business failure with a machine code and a sentence for people."""
 
@@ -260,7 +316,7 @@ def install_problem_handlers(app: FastAPI) -> None:
     async def _validation(request: Request, exc: RequestValidationError) -> Response:
         if wants_page(request):
             return _page(request, 422, "Dữ liệu gửi lên không hợp lệ.")
-        errors = [{"loc": list(e.get("loc", ())), "msg": e.get("msg", "")} for e in exc.errors()]
+        errors = field_errors(exc.errors())
         return problem(
             422, _TITLES[422], "Dữ liệu gửi lên không hợp lệ.", "validation_error", errors=errors
         )

@@ -36,6 +36,7 @@ from dichvucong.api.problems import (
     DomainError,
     Forbidden,
     NotFound,
+    field_errors,
     temporal_unavailable,
 )
 from dichvucong.calendar.work_calendar import SUPPORTED_YEARS, WorkCalendar
@@ -259,7 +260,7 @@ def _validated(model: type[BaseModel], body: dict[str, Any]) -> Any:
     try:
         return model.model_validate(body)
     except ValidationError as exc:
-        errors = [{"loc": list(e["loc"]), "msg": e["msg"]} for e in exc.errors()]
+        errors = field_errors(exc.errors())
         raise DomainError(
             "invalid_body", "Dữ liệu thao tác không hợp lệ.", status=422, errors=errors
         ) from exc
