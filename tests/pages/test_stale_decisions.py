@@ -56,7 +56,9 @@ async def test_the_api_checks_if_match(tmp_path: Path) -> None:
         code = (await p.submit(citizen)).json()["dossier_code"]
         await p.settled(code)
         reception = await p.login(p.official("tiepnhan", STP, "reception"))
-        seq = (await p.http.get(f"/api/v1/dossiers/{code}", headers=reception)).json()["seq"]
+        read = await p.http.get(f"/api/v1/dossiers/{code}", headers=reception)
+        seq = read.json()["seq"]
+        assert read.headers["etag"] == f'"{seq}"'  # what If-Match names
         stale = await p.http.post(f"/api/v1/dossiers/{code}/actions/accept", json={},
                                   headers={**reception, "If-Match": f'"{seq + 1}"'})
         assert stale.status_code == 409 and "Hồ sơ đã thay đổi" in stale.json()["detail"]

@@ -6,7 +6,7 @@ import json
 from collections.abc import Iterator
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Header, Query, Request
+from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, Field
 from sqlalchemy import func
@@ -291,10 +291,14 @@ def get_dossier(
     session: ReadSessionDep,
     catalog: CatalogDep,
     request: Request,
+    response: Response,
 ) -> DossierPublic:
     dossier = visible_dossier(session, code, principal)
     audit_official_read(request, principal, dossier.code, "dossier_detail")
-    return detail(session, dossier, catalog, principal)
+    public = detail(session, dossier, catalog, principal)
+    # The version a decision may name in If-Match (the case's seq).
+    response.headers["ETag"] = f'"{public.seq}"'
+    return public
 
 
 @router.post("/dossiers/{code}/supplement", status_code=202, openapi_extra=MULTIPART_DOC)
