@@ -7,16 +7,12 @@ after its end, and failed "ngày kết thúc phải sau ngày bắt đầu".
 from __future__ import annotations
 
 from datetime import date
-from pathlib import Path
 
-import pytest
 from fastapi.testclient import TestClient
 
-from dichvucong.api.deps import optional_principal
 from dichvucong.stats import date_range, requested_period
 
-from .known_data import make_db, vn
-from .test_supervision_api import PROVINCE_SUPERVISOR, supervision_app
+from .known_data import vn
 
 IN_2026 = vn(2026, 3, 10, 9)
 
@@ -43,15 +39,6 @@ def test_only_from_runs_to_today_or_the_end_of_its_year() -> None:
     assert requested_period(date(2026, 6, 1), None, IN_2026) == date_range(
         date(2026, 6, 1), date(2026, 12, 31)
     )
-
-
-@pytest.fixture
-def client(tmp_path: Path):  # type: ignore[no-untyped-def]
-    db = make_db(tmp_path)
-    app = supervision_app(tmp_path, db)
-    app.dependency_overrides[optional_principal] = lambda: PROVINCE_SUPERVISOR
-    yield TestClient(app)
-    db.dispose()
 
 
 def test_stats_with_only_a_past_end_day(client: TestClient) -> None:

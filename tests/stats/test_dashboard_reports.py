@@ -4,26 +4,12 @@ whose default values (the last finished quarter) download a real report."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 
-from dichvucong.api.deps import optional_principal
 from dichvucong.api.routes.supervision_pages import _last_quarter
-from tests.stats.known_data import make_db
-from tests.stats.test_supervision_api import PROVINCE_SUPERVISOR, supervision_app
-
-
-@pytest.fixture
-def client(tmp_path: Path) -> Iterator[TestClient]:
-    db = make_db(tmp_path)
-    app = supervision_app(tmp_path, db)
-    app.dependency_overrides[optional_principal] = lambda: PROVINCE_SUPERVISOR
-    yield TestClient(app)
-    db.dispose()
 
 
 def test_the_report_form_downloads_the_last_quarter(client: TestClient) -> None:
